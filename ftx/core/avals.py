@@ -1,0 +1,147 @@
+"""Abstract values: what tracing knows about an array (shape, dtype, weak type)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ftx.core import dtypes
+
+
+class ShapedArray:
+    """The abstract value of an array: ``ShapedArray((3, 4), np.float32)`` prints ``f32[3,4]``.
+
+    ``weak_type`` marks values that came from Python scalars, which promote
+    weakly (``f32_array * 2.0`` stays f32), exactly as NumPy 2 treats them.
+    """
+
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape, dtype, weak_type: bool = False):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = bool(weak_type)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def update(self, shape=None, dtype=None, weak_type=None) -> "ShapedArray":
+        return ShapedArray(self.shape if shape is None else shape,
+                           self.dtype if dtype is None else dtype,
+                           self.weak_type if weak_type is None else weak_type)
+
+    def strip_weak_type(self) -> "ShapedArray":
+        return self if not self.weak_type else ShapedArray(self.shape, self.dtype, False)
+
+    def to_tangent_aval(self) -> "ShapedArray":
+        return ShapedArray(self.shape, dtypes.tangent_dtype(self.dtype), self.weak_type)
+
+    def str_short(self) -> str:
+        return f"{dtypes.short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    def __eq__(self, other):
+        return (type(other) is ShapedArray and self.shape == other.shape
+                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.weak_type))
+
+    def __repr__(self):
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"ShapedArray({self.shape}, {self.dtype.name}{weak})"
+
+    __str__ = str_short
+
+
+class ShapeDtypeStruct:
+    """A stand-in for an array that has only a shape and a dtype.
+
+    Pass it where an array is expected to trace or lower without data:
+    ``ftx.eval_shape(f, ShapeDtypeStruct((3,), np.float32))``.
+    """
+
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape, dtype, weak_type: bool = False):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = dtypes.check_supported(dtype, "ShapeDtypeStruct")
+        self.weak_type = bool(weak_type)
+
+    @classmethod
+    def like(cls, x) -> "ShapeDtypeStruct":
+        """``ShapeDtypeStruct.like(np.zeros((2, 3)))`` has shape (2, 3) and dtype float64."""
+        aval = get_aval(x)
+        return cls(aval.shape, aval.dtype, aval.weak_type)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __eq__(self, other):
+        return (isinstance(other, ShapeDtypeStruct) and self.shape == other.shape
+                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.weak_type))
+
+    def __repr__(self):
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}{weak})"
+
+
+def _scalar_aval(x):
+    return ShapedArray((), dtypes.python_scalar_dtype(x), weak_type=type(x) is not bool)
+
+
+def _array_aval(x):
+    return ShapedArray(x.shape, dtypes.check_supported(x.dtype, "ftx"), False)
+
+
+def _struct_aval(x):
+    return ShapedArray(x.shape, x.dtype, x.weak_type)
+
+
+_aval_handlers = {
+    bool: _scalar_aval, int: _scalar_aval, float: _scalar_aval, complex: _scalar_aval,
+    np.ndarray: _array_aval, ShapeDtypeStruct: _struct_aval,
+}
+
+
+def register_aval_handler(type_, handler) -> None:
+    """Teach ``get_aval`` a new array-like type (the tracer types register here)."""
+    _aval_handlers[type_] = handler
+
+
+def get_aval(x) -> ShapedArray:
+    """The abstract value of an array-like: ``get_aval(2.0)`` is a weak ``f64[]``."""
+    handler = _aval_handlers.get(type(x))
+    if handler is not None:
+        return handler(x)
+    if isinstance(x, np.generic):
+        return _array_aval(x)
+    for type_, handler in _aval_handlers.items():
+        if isinstance(x, type_):
+            return handler(x)
+    if isinstance(x, (list, tuple)):
+        return _array_aval(np.asarray(x))
+    raise TypeError(f"ftx: a value of type {type(x).__name__} is not a valid array "
+                    f"(got {x!r:.80}); pass a NumPy array, a Python scalar or a list of numbers")
+
+
+def is_array_like(x) -> bool:
+    try:
+        get_aval(x)
+    except TypeError:
+        return False
+    return True

@@ -1,0 +1,98 @@
+"""All of ftx's options in one place.
+
+``ftx.config.update('enable_checks', True)`` sets an option; each option can
+also be set before import with an ``FTX_<NAME>`` environment variable
+(``FTX_ENABLE_CHECKS=1``). ``with ftx.config.override(enable_checks=True):``
+sets options for a block. The README lists every option.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected a boolean (1/0/true/false), got {text!r}")
+
+
+class _Option:
+    __slots__ = ("name", "default", "parse", "doc", "validate")
+
+    def __init__(self, name, default, parse, doc, validate=None):
+        self.name, self.default, self.parse, self.doc, self.validate = name, default, parse, doc, validate
+
+
+class Config:
+    """The option registry; the single instance is ``ftx.config``."""
+
+    def __init__(self):
+        object.__setattr__(self, "_options", {})
+        object.__setattr__(self, "_values", {})
+
+    def define(self, name: str, default, doc: str, parse=None, validate=None) -> None:
+        """Declare an option (library code only). Reads ``FTX_<NAME>`` once, now."""
+        parse = parse or (_parse_bool if isinstance(default, bool) else type(default))
+        self._options[name] = _Option(name, default, parse, doc, validate)
+        env = os.environ.get("FTX_" + name.upper())
+        value = default
+        if env is not None:
+            try:
+                value = parse(env)
+            except ValueError as e:
+                raise ValueError(f"environment variable FTX_{name.upper()}={env!r}: {e}") from None
+        self._values[name] = value
+
+    def update(self, name: str, value) -> None:
+        """``ftx.config.update('enable_checks', True)``."""
+        option = self._option(name)
+        if isinstance(option.default, bool) and not isinstance(value, bool):
+            raise TypeError(f"ftx.config.update({name!r}, ...): expected a bool, got {value!r}")
+        if option.validate is not None:
+            option.validate(value)
+        self._values[name] = value
+
+    @contextlib.contextmanager
+    def override(self, **values):
+        """``with ftx.config.override(enable_checks=True): ...`` restores the old values after."""
+        old = {name: getattr(self, name) for name in values}
+        try:
+            for name, value in values.items():
+                self.update(name, value)
+            yield self
+        finally:
+            self._values.update(old)
+
+    def describe(self) -> str:
+        """One line per option: name, current value, meaning."""
+        return "\n".join(f"{o.name} = {self._values[o.name]!r}  (FTX_{o.name.upper()}): {o.doc}"
+                         for o in self._options.values())
+
+    def _option(self, name):
+        try:
+            return self._options[name]
+        except KeyError:
+            raise AttributeError(f"ftx.config has no option {name!r}; the options are: "
+                                 f"{', '.join(sorted(self._options))}") from None
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        self._option(name)
+        return self._values[name]
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"use ftx.config.update({name!r}, value) to change an option")
+
+    def __dir__(self):
+        return list(self._options) + ["update", "override", "describe"]
+
+
+config = Config()
+
+config.define("enable_checks", False,
+              "type-check every traced jaxpr with check_jaxpr (slower tracing; for debugging ftx)")

@@ -1,0 +1,152 @@
+"""Stackless tracing: one current trace in a ContextVar, each trace knows its parent.
+
+There is no global stack of levels. A transform makes a trace whose ``parent``
+is the trace that was current, makes it current with ``set_current_trace``
+(a try/finally context manager) and, inside its rules, makes the parent current
+again to compute primal values. A tracer belongs to exactly one trace; a trace
+recognises its own tracers by ``tracer._trace.tag is self.tag`` and treats any
+other value as a constant, which is what keeps nested derivatives apart
+(no perturbation confusion). When a transform exits it ``invalidate()``s its
+trace, so a tracer that escaped raises ``UnexpectedTracerError`` when used.
+"""
+from __future__ import annotations
+
+import contextlib
+from contextvars import ContextVar
+
+from ftx.core import errors
+from ftx.core.avals import ShapedArray, register_aval_handler
+
+# None means "no transform": primitives run their NumPy impl (eager mode).
+_current: ContextVar = ContextVar("ftx_current_trace", default=None)
+
+
+def current_trace():
+    """The innermost active trace, or None in eager mode."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def set_current_trace(trace):
+    """Make ``trace`` (or None for eager) current for the block, restoring the old one after."""
+    token = _current.set(trace)
+    try:
+        yield trace
+    finally:
+        _current.reset(token)
+
+
+class TraceDebugInfo:
+    """What is being traced, for error messages: ``f at file.py:3`` for ``make_jaxpr``."""
+
+    __slots__ = ("transform", "func_src", "arg_names")
+
+    def __init__(self, transform: str, func_src: str, arg_names=None):
+        self.transform, self.func_src, self.arg_names = transform, func_src, arg_names
+
+
+class Trace:
+    """An interpreter. Subclasses implement ``process_primitive(prim, args, params) -> list``."""
+
+    __slots__ = ("parent", "tag", "valid", "debug", "__weakref__")
+
+    def __init__(self, parent=None, tag=None, debug: TraceDebugInfo | None = None):
+        self.parent = parent
+        # Traces of one transform invocation may share a tag (e.g. a rule that
+        # re-enters the same transform); by default each trace is its own tag.
+        self.tag = self if tag is None else tag
+        self.valid = True
+        self.debug = debug
+
+    def process_primitive(self, prim, args, params):
+        raise NotImplementedError
+
+    def invalidate(self) -> None:
+        self.valid = False
+
+    def owns(self, x) -> bool:
+        return isinstance(x, Tracer) and x._trace.tag is self.tag
+
+    def check_not_leaked(self, x, prim) -> None:
+        if isinstance(x, Tracer) and not x._trace.valid:
+            raise leaked(x, prim)
+
+    def __repr__(self):
+        what = self.debug.transform if self.debug else type(self).__name__
+        return f"<{type(self).__name__} for {what}{'' if self.valid else ' (finished)'}>"
+
+
+def leaked(tracer, prim) -> errors.UnexpectedTracerError:
+    return errors.leaked_tracer_error(tracer, f"the primitive {getattr(prim, 'name', prim)!r}")
+
+
+# Operators and methods of Tracer are filled in by ftx.numpy (the layer that
+# knows the functions); the core only provides the hook, as JAX does.
+_tracer_methods: dict[str, object] = {}
+
+
+def register_tracer_methods(methods: dict) -> None:
+    """Install array operators/methods (``__add__``, ``sum``, ...) on every Tracer."""
+    _tracer_methods.update(methods)
+    for name, fn in methods.items():
+        setattr(Tracer, name, fn)
+
+
+class Tracer:
+    """A value inside a transform. Subclasses provide ``aval`` and a readable repr."""
+
+    __slots__ = ("_trace",)
+    # Make ndarray binary operators defer to the tracer's reflected ones.
+    __array_priority__ = 1000
+
+    @property
+    def aval(self) -> ShapedArray:
+        raise NotImplementedError
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+    weak_type = property(lambda self: self.aval.weak_type)
+
+    def __len__(self):
+        if not self.aval.shape:
+            raise TypeError("len() of unsized object (a 0-d traced array)")
+        return self.aval.shape[0]
+
+    def __iter__(self):
+        if not self.aval.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.aval.shape[0]))
+
+    def __bool__(self):
+        raise errors.TracerBoolConversionError(self)
+
+    def __index__(self):
+        raise errors.TracerIntegerConversionError(self)
+
+    __int__ = __index__
+
+    def __float__(self):
+        raise errors.ConcretizationTypeError(self, "float() needs a concrete value.")
+
+    def __complex__(self):
+        raise errors.ConcretizationTypeError(self, "complex() needs a concrete value.")
+
+    def __array__(self, dtype=None, copy=None):
+        raise errors.TracerArrayConversionError(self)
+
+    def __hash__(self):
+        raise TypeError(f"unhashable type: {type(self).__name__} (traced arrays cannot be "
+                        "dict keys or static arguments)")
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.aval.str_short()})"
+
+    def __getattr__(self, name):
+        # Only reached for names not defined anywhere: say what the tracer is.
+        raise AttributeError(f"{type(self).__name__} with aval {self.aval.str_short()} "
+                             f"has no attribute {name!r}")
+
+
+register_aval_handler(Tracer, lambda t: t.aval)

@@ -1,0 +1,406 @@
+"""Elementwise primitives: unary and binary math, comparisons, logic, select, clamp, casts.
+
+Each primitive's block holds its NumPy impl and its abstract eval (through the
+``_unop``/``_naryop`` family constructors, which give every member the same
+shape/dtype rule); transform rules are added to the same blocks. Operands of
+one primitive share a shape and a dtype, except that rank-0 operands broadcast
+and Python-scalar literals adopt the other operands' dtype (see
+``_shape_rules.elementwise_aval``). ``ftx.numpy`` does NumPy-style broadcasting
+and promotion before it calls these.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ftx.core import dtypes
+from ftx.core.avals import ShapedArray
+from ftx.core.primitive import Primitive
+from ftx.lax._shape_rules import check_kinds, describe, elementwise_aval
+
+_float = "f"
+_inexact = "fc"
+_num = "iufc"
+_int = "iu"
+_logical = "biu"
+_any = "biufc"
+
+
+def _naryop(name: str, np_fn, kinds: str, out_dtype=None) -> Primitive:
+    """An elementwise primitive computed by ``np_fn``; ``out_dtype(in_dtype)`` for e.g. comparisons."""
+    prim = Primitive(name)
+    prim.def_impl(lambda *args: [np_fn(*args)])
+
+    def abstract_eval(*avals):
+        aval = elementwise_aval(name, avals, kinds)
+        return [aval if out_dtype is None else aval.update(dtype=out_dtype(aval.dtype))]
+
+    prim.def_abstract_eval(abstract_eval)
+    return prim
+
+
+_unop = _naryop
+
+
+def _to_bool(_):
+    return dtypes.bool_
+
+
+def _complex_to_real(dtype):
+    return np.dtype(np.finfo(dtype).dtype) if dtype.kind == "c" else dtype
+
+
+# --------------------------------------------------------------------------- unary: floating math
+
+exp_p = _unop("exp", np.exp, _inexact)
+exp2_p = _unop("exp2", np.exp2, _inexact)
+log_p = _unop("log", np.log, _inexact)
+log1p_p = _unop("log1p", np.log1p, _inexact)
+expm1_p = _unop("expm1", np.expm1, _inexact)
+sin_p = _unop("sin", np.sin, _inexact)
+cos_p = _unop("cos", np.cos, _inexact)
+tan_p = _unop("tan", np.tan, _inexact)
+asin_p = _unop("asin", np.arcsin, _inexact)
+acos_p = _unop("acos", np.arccos, _inexact)
+atan_p = _unop("atan", np.arctan, _inexact)
+sinh_p = _unop("sinh", np.sinh, _inexact)
+cosh_p = _unop("cosh", np.cosh, _inexact)
+tanh_p = _unop("tanh", np.tanh, _inexact)
+asinh_p = _unop("asinh", np.arcsinh, _inexact)
+acosh_p = _unop("acosh", np.arccosh, _inexact)
+atanh_p = _unop("atanh", np.arctanh, _inexact)
+sqrt_p = _unop("sqrt", np.sqrt, _inexact)
+cbrt_p = _unop("cbrt", np.cbrt, _float)
+
+
+def _rsqrt(x):
+    return 1 / np.sqrt(x)
+
+
+rsqrt_p = _unop("rsqrt", _rsqrt, _inexact)
+
+
+def _logistic(x):
+    # exp(-log(1 + exp(-x))) never overflows, unlike 1 / (1 + exp(-x)) for very negative x.
+    return np.exp(-np.logaddexp(0, -np.asarray(x)))
+
+
+logistic_p = _unop("logistic", _logistic, _float)
+
+
+def _vectorize_math(fn):
+    scalar = np.frompyfunc(fn, 1, 1)
+
+    def apply(x):
+        x = np.asarray(x)
+        return scalar(x).astype(x.dtype)
+
+    return apply
+
+
+# NumPy has no erf/lgamma; Python's libm versions are exact to the last bit,
+# which is what the reference interpreter needs (compiled backends use their own).
+erf_p = _unop("erf", _vectorize_math(math.erf), _float)
+erfc_p = _unop("erfc", _vectorize_math(math.erfc), _float)
+lgamma_p = _unop("lgamma", _vectorize_math(math.lgamma), _float)
+
+
+def _digamma(x):
+    """psi(x) by reflection, upward recurrence to x >= 6 and the asymptotic series."""
+    x = np.asarray(x)
+    z = x.astype(np.float64)
+    reflect = z < 0.5
+    w = np.where(reflect, 1.0 - z, z)
+    acc = np.zeros_like(w)
+    for _ in range(6):
+        small = w < 6.0
+        acc = acc - np.where(small, 1.0 / w, 0.0)
+        w = np.where(small, w + 1.0, w)
+    inv2 = 1.0 / (w * w)
+    series = np.log(w) - 0.5 / w - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
+        1 / 240 - inv2 * (1 / 132)))))
+    psi = acc + series
+    with np.errstate(divide="ignore", invalid="ignore"):
+        psi = np.where(reflect, psi - np.pi / np.tan(np.pi * z), psi)
+        psi = np.where((z <= 0) & (z == np.floor(z)), np.nan, psi)
+    return psi.astype(x.dtype)
+
+
+digamma_p = _unop("digamma", _digamma, _float)
+
+# --------------------------------------------------------------------------- unary: numeric
+
+neg_p = _unop("neg", np.negative, _num)
+sign_p = _unop("sign", np.sign, _num)
+floor_p = _unop("floor", np.floor, _float)
+ceil_p = _unop("ceil", np.ceil, _float)
+is_finite_p = _unop("is_finite", np.isfinite, _float, out_dtype=_to_bool)
+abs_p = _unop("abs", np.abs, _num, out_dtype=_complex_to_real)
+real_p = _unop("real", np.real, "c", out_dtype=_complex_to_real)
+imag_p = _unop("imag", np.imag, "c", out_dtype=_complex_to_real)
+conj_p = _unop("conj", np.conjugate, "c")
+not_p = _unop("not", np.invert, _logical)  # logical for bool, bitwise for ints
+population_count_p = _unop("population_count", np.bitwise_count, _int)
+
+
+class RoundingMethod:
+    AWAY_FROM_ZERO = 0
+    TO_NEAREST_EVEN = 1
+
+
+def _round_impl(x, *, rounding_method):
+    if rounding_method == RoundingMethod.TO_NEAREST_EVEN:
+        return [np.round(x)]
+    x = np.asarray(x)
+    t = np.trunc(x)
+    return [np.where(np.abs(x - t) >= 0.5, t + np.sign(x), t).astype(x.dtype)]
+
+
+round_p = Primitive("round")
+round_p.def_impl(_round_impl)
+round_p.def_abstract_eval(lambda x, *, rounding_method: [elementwise_aval("round", [x], _float)])
+
+
+def _integer_pow_impl(x, *, y):
+    return [np.power(x, y) if y >= 0 else np.power(np.asarray(x), y)]
+
+
+def _integer_pow_abstract_eval(x, *, y):
+    aval = elementwise_aval("integer_pow", [x], _num)
+    if y < 0 and aval.dtype.kind in "iu":
+        raise ValueError(f"integer_pow: integers cannot be raised to the negative power {y} "
+                         f"(operand {x.str_short()})")
+    return [aval]
+
+
+integer_pow_p = Primitive("integer_pow")
+integer_pow_p.def_impl(_integer_pow_impl)
+integer_pow_p.def_abstract_eval(_integer_pow_abstract_eval)
+
+# --------------------------------------------------------------------------- binary arithmetic
+
+add_p = _naryop("add", np.add, _any)
+sub_p = _naryop("sub", np.subtract, _num)
+mul_p = _naryop("mul", np.multiply, _any)
+
+
+def _div(x, y):
+    """Floats divide; integers round toward zero (C semantics, as lax.div in JAX)."""
+    x, y = np.asarray(x), np.asarray(y)
+    if np.result_type(x, y).kind not in "iu":
+        return np.true_divide(x, y)
+    with np.errstate(divide="ignore"):
+        q = np.floor_divide(x, y)
+        fix = (np.remainder(x, y) != 0) & ((x < 0) != (y < 0))
+    return q + fix.astype(q.dtype)
+
+
+div_p = _naryop("div", _div, _num)
+rem_p = _naryop("rem", np.fmod, _num)  # sign of the dividend (C fmod), as lax.rem
+pow_p = _naryop("pow", np.power, _inexact)
+max_p = _naryop("max", np.maximum, _any)  # NaN-propagating, as NumPy's maximum
+min_p = _naryop("min", np.minimum, _any)
+atan2_p = _naryop("atan2", np.arctan2, _float)
+nextafter_p = _naryop("nextafter", np.nextafter, _float)
+
+# --------------------------------------------------------------------------- logic and bits
+
+and_p = _naryop("and", np.bitwise_and, _logical)
+or_p = _naryop("or", np.bitwise_or, _logical)
+xor_p = _naryop("xor", np.bitwise_xor, _logical)
+shift_left_p = _naryop("shift_left", np.left_shift, _int)
+shift_right_arithmetic_p = _naryop("shift_right_arithmetic", np.right_shift, _int)
+
+
+def _shift_right_logical(x, y):
+    x = np.asarray(x)
+    unsigned = np.dtype(f"u{x.dtype.itemsize}")
+    return np.right_shift(x.view(unsigned), np.asarray(y).astype(unsigned)).view(x.dtype)
+
+
+shift_right_logical_p = _naryop("shift_right_logical", _shift_right_logical, _int)
+
+# --------------------------------------------------------------------------- comparisons
+
+eq_p = _naryop("eq", np.equal, _any, out_dtype=_to_bool)
+ne_p = _naryop("ne", np.not_equal, _any, out_dtype=_to_bool)
+lt_p = _naryop("lt", np.less, _any, out_dtype=_to_bool)
+le_p = _naryop("le", np.less_equal, _any, out_dtype=_to_bool)
+gt_p = _naryop("gt", np.greater, _any, out_dtype=_to_bool)
+ge_p = _naryop("ge", np.greater_equal, _any, out_dtype=_to_bool)
+
+# --------------------------------------------------------------------------- select_n
+
+
+def _select_n_impl(which, *cases):
+    if len(cases) == 1:
+        return [np.broadcast_to(cases[0], np.shape(which)) if np.ndim(which) else cases[0]]
+    if len(cases) == 2:
+        out = np.where(which, cases[1], cases[0])
+    else:
+        out = np.choose(np.asarray(which, dtype=np.intp), np.broadcast_arrays(*cases))
+    return [out.astype(np.result_type(*cases), copy=False)]
+
+
+def _select_n_abstract_eval(which, *cases):
+    if not cases:
+        raise TypeError("select_n: needs at least one case")
+    if which.dtype.kind not in "biu":
+        raise TypeError(f"select_n: the selector must be bool or integer, got {which.str_short()}")
+    if which.dtype.kind == "b" and len(cases) > 2:
+        raise TypeError(f"select_n: a bool selector picks between 2 cases, got {len(cases)}")
+    case = elementwise_aval("select_n", cases)
+    if which.shape and case.shape and which.shape != case.shape:
+        raise ValueError(f"select_n: selector shape {which.str_short()} must equal the cases' "
+                         f"shape or be scalar (cases {describe(cases)})")
+    return [case.update(shape=case.shape or which.shape)]
+
+
+select_n_p = Primitive("select_n")
+select_n_p.def_impl(_select_n_impl)
+select_n_p.def_abstract_eval(_select_n_abstract_eval)
+
+# --------------------------------------------------------------------------- clamp
+
+
+def _clamp_abstract_eval(lo, x, hi):
+    out = elementwise_aval("clamp", [lo, x, hi], "iuf")
+    for bound in (lo, hi):
+        if bound.shape and bound.shape != x.shape:
+            raise ValueError(f"clamp: bounds must be scalars or have the operand's shape, "
+                             f"got ({describe([lo, x, hi])})")
+    return [out.update(shape=x.shape)]
+
+
+clamp_p = Primitive("clamp")
+clamp_p.def_impl(lambda lo, x, hi: [np.minimum(np.maximum(x, lo), hi)])
+clamp_p.def_abstract_eval(_clamp_abstract_eval)
+
+# --------------------------------------------------------------------------- convert_element_type
+
+
+def _convert_impl(x, *, new_dtype):
+    x = np.asarray(x)
+    if x.dtype.kind == "c" and new_dtype.kind != "c":
+        x = x.real  # drop the imaginary part as JAX does, without NumPy's ComplexWarning
+    return [x.astype(new_dtype)]
+
+
+def _convert_abstract_eval(x, *, new_dtype):
+    dtypes.check_supported(new_dtype, "convert_element_type")
+    return [ShapedArray(x.shape, new_dtype)]
+
+
+convert_element_type_p = Primitive("convert_element_type")
+convert_element_type_p.def_impl(_convert_impl)
+convert_element_type_p.def_abstract_eval(_convert_abstract_eval)
+
+# --------------------------------------------------------------------------- stop_gradient
+# The identity, except that every differentiation rule treats its output as constant.
+
+stop_gradient_p = Primitive("stop_gradient")
+stop_gradient_p.def_impl(lambda x: [x])
+stop_gradient_p.def_abstract_eval(lambda x: [x.strip_weak_type()])
+
+
+# =========================================================================== user-facing lax API
+# Thin wrappers in the style of jax.lax: positional data, keyword parameters.
+
+def exp(x): return exp_p.bind1(x)
+def exp2(x): return exp2_p.bind1(x)
+def log(x): return log_p.bind1(x)
+def log1p(x): return log1p_p.bind1(x)
+def expm1(x): return expm1_p.bind1(x)
+def sin(x): return sin_p.bind1(x)
+def cos(x): return cos_p.bind1(x)
+def tan(x): return tan_p.bind1(x)
+def asin(x): return asin_p.bind1(x)
+def acos(x): return acos_p.bind1(x)
+def atan(x): return atan_p.bind1(x)
+def sinh(x): return sinh_p.bind1(x)
+def cosh(x): return cosh_p.bind1(x)
+def tanh(x): return tanh_p.bind1(x)
+def asinh(x): return asinh_p.bind1(x)
+def acosh(x): return acosh_p.bind1(x)
+def atanh(x): return atanh_p.bind1(x)
+def sqrt(x): return sqrt_p.bind1(x)
+def rsqrt(x): return rsqrt_p.bind1(x)
+def cbrt(x): return cbrt_p.bind1(x)
+def logistic(x): return logistic_p.bind1(x)
+def erf(x): return erf_p.bind1(x)
+def erfc(x): return erfc_p.bind1(x)
+def lgamma(x): return lgamma_p.bind1(x)
+def digamma(x): return digamma_p.bind1(x)
+def neg(x): return neg_p.bind1(x)
+def sign(x): return sign_p.bind1(x)
+def floor(x): return floor_p.bind1(x)
+def ceil(x): return ceil_p.bind1(x)
+def is_finite(x): return is_finite_p.bind1(x)
+def abs(x): return abs_p.bind1(x)  # noqa: A001 - the lax name
+def real(x): return real_p.bind1(x)
+def imag(x): return imag_p.bind1(x)
+def conj(x): return conj_p.bind1(x)
+def bitwise_not(x): return not_p.bind1(x)
+def population_count(x): return population_count_p.bind1(x)
+def add(x, y): return add_p.bind1(x, y)
+def sub(x, y): return sub_p.bind1(x, y)
+def mul(x, y): return mul_p.bind1(x, y)
+def div(x, y): return div_p.bind1(x, y)
+def rem(x, y): return rem_p.bind1(x, y)
+def pow(x, y): return pow_p.bind1(x, y)  # noqa: A001
+def max(x, y): return max_p.bind1(x, y)  # noqa: A001
+def min(x, y): return min_p.bind1(x, y)  # noqa: A001
+def atan2(x, y): return atan2_p.bind1(x, y)
+def nextafter(x, y): return nextafter_p.bind1(x, y)
+def bitwise_and(x, y): return and_p.bind1(x, y)
+def bitwise_or(x, y): return or_p.bind1(x, y)
+def bitwise_xor(x, y): return xor_p.bind1(x, y)
+def shift_left(x, y): return shift_left_p.bind1(x, y)
+def shift_right_arithmetic(x, y): return shift_right_arithmetic_p.bind1(x, y)
+def shift_right_logical(x, y): return shift_right_logical_p.bind1(x, y)
+def eq(x, y): return eq_p.bind1(x, y)
+def ne(x, y): return ne_p.bind1(x, y)
+def lt(x, y): return lt_p.bind1(x, y)
+def le(x, y): return le_p.bind1(x, y)
+def gt(x, y): return gt_p.bind1(x, y)
+def ge(x, y): return ge_p.bind1(x, y)
+
+
+def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO):  # noqa: A001
+    """``round(2.5) == 3.0`` (away from zero); ``RoundingMethod.TO_NEAREST_EVEN`` gives NumPy's 2.0."""
+    return round_p.bind1(x, rounding_method=int(rounding_method))
+
+
+def integer_pow(x, y: int):
+    """``integer_pow(x, 3) == x * x * x``; ``y`` is a static Python int."""
+    return integer_pow_p.bind1(x, y=int(y))
+
+
+def square(x):
+    return integer_pow_p.bind1(x, y=2)
+
+
+def select_n(which, *cases):
+    """``select_n(which, a, b)`` picks ``a`` where ``which`` is False/0 and ``b`` where True/1."""
+    return select_n_p.bind1(which, *cases)
+
+
+def clamp(lo, x, hi):
+    """``clamp(0.0, x, 1.0)``: ``x`` limited to ``[lo, hi]`` elementwise."""
+    return clamp_p.bind1(lo, x, hi)
+
+
+def convert_element_type(x, new_dtype):
+    """``convert_element_type(x, np.float32)``: a cast (complex to real drops the imaginary part)."""
+    new_dtype = dtypes.check_supported(new_dtype, "convert_element_type")
+    return convert_element_type_p.bind1(x, new_dtype=new_dtype)
+
+
+def stop_gradient(x):
+    """The identity, but derivatives treat the result as a constant: ``grad(lambda x: stop_gradient(x) * x)(3.) == 3.``."""
+    return stop_gradient_p.bind1(x)
+
+
+def check_float(name: str, aval) -> None:
+    check_kinds(name, aval, _inexact)
