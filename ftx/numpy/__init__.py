@@ -1,0 +1,1 @@
+"""ftx.numpy: NumPy's API on ftx arrays (filled in below)."""

@@ -1,0 +1,198 @@
+"""What every ftx.numpy function shares: eager dispatch to NumPy, argument checks,
+NumPy 2 dtype promotion and NumPy broadcasting expressed with lax primitives.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ftx import lax
+from ftx.core import dtypes
+from ftx.core.avals import ShapedArray, get_aval
+from ftx.core.trace import Tracer, _current
+
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def eager_numpy(np_fn):
+    """Decorate a traced implementation with its NumPy twin, which runs in eager mode.
+
+    Outside every transform ftx.numpy *is* NumPy (same results, same speed); under a
+    transform the decorated function expresses the same semantics with lax
+    primitives. The op-record tests check that the two agree.
+    """
+
+    def wrap(traced_fn):
+        @functools.wraps(traced_fn)
+        def fn(*args, **kwargs):
+            if _current.get() is None:
+                return np_fn(*args, **kwargs)
+            return traced_fn(*args, **kwargs)
+
+        fn.traced = traced_fn  # the lax expression, for tests and for reading
+        return fn
+
+    return wrap
+
+
+def is_tracer(x) -> bool:
+    return isinstance(x, Tracer)
+
+
+def asarray(x, name: str = "ftx.numpy"):
+    """Tracers, NumPy arrays and Python scalars pass through; sequences become NumPy arrays."""
+    if isinstance(x, (Tracer, np.ndarray)) or type(x) in _PY_SCALARS:
+        return x
+    if isinstance(x, np.generic):
+        return np.asarray(x)
+    if isinstance(x, (list, tuple)):
+        if any(isinstance(leaf, Tracer) for leaf in _flat_sequence(x)):
+            from ftx.numpy._creation import array  # stacking traced elements
+            return array(x)
+        return np.asarray(x)
+    if hasattr(x, "__array__"):
+        return np.asarray(x)
+    raise TypeError(f"{name}: expected an array, a Python scalar or a sequence of numbers, "
+                    f"got {type(x).__name__}")
+
+
+def _flat_sequence(x):
+    for item in x:
+        if isinstance(item, (list, tuple)):
+            yield from _flat_sequence(item)
+        else:
+            yield item
+
+
+def aval_of(x) -> ShapedArray:
+    return get_aval(x)
+
+
+def shape_of(x) -> tuple:
+    return x.aval.shape if isinstance(x, Tracer) else np.shape(x)
+
+
+def ndim_of(x) -> int:
+    return len(shape_of(x))
+
+
+def dtype_of(x) -> np.dtype:
+    return get_aval(x).dtype
+
+
+def result_type(*args) -> np.dtype:
+    """NumPy 2's result dtype for these values (Python scalars are weak)."""
+    pairs = []
+    for a in args:
+        if isinstance(a, (np.dtype, type)) and not isinstance(a, Tracer):
+            pairs.append((np.dtype(a), False))
+        else:
+            av = get_aval(a)
+            pairs.append((av.dtype, av.weak_type))
+    return dtypes.result_type(*pairs)[0]
+
+
+def cast(x, dtype):
+    """``x`` as ``dtype``: a convert_element_type for arrays and tracers, a check for Python scalars."""
+    dtype = np.dtype(dtype)
+    if type(x) in _PY_SCALARS:
+        # A Python scalar stays a (weak) literal when NumPy would keep it weak; it
+        # must fit the target (int8 + 1000 is an OverflowError in NumPy 2 too).
+        if dtypes.result_type((dtype, False), (dtypes.python_scalar_dtype(x), True))[0] == dtype:
+            if isinstance(x, int) and dtype.kind in "iu":
+                np.array(x, dtype=dtype)  # raises OverflowError when out of range
+            return x
+        return np.asarray(x, dtype=dtype)
+    if get_aval(x).dtype == dtype:
+        return x
+    return lax.convert_element_type(x, dtype)
+
+
+def promote_dtypes(*args):
+    """Convert the arguments to their NumPy result dtype (Python scalars stay weak literals)."""
+    dtype = result_type(*args)
+    return [cast(a, dtype) for a in args]
+
+
+def promote_dtypes_inexact(*args):
+    """As promote_dtypes, but at least floating (what NumPy does for sin, true_divide, mean ...)."""
+    dtype = dtypes.to_inexact(result_type(*args))
+    return [cast(a, dtype) for a in args]
+
+
+def broadcast_shapes(name: str, *shapes) -> tuple:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError(f"{name}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be "
+                         "broadcast together (NumPy broadcasting rules)") from None
+
+
+def broadcast_to(x, shape, name: str = "broadcast_to"):
+    """NumPy broadcasting of one array to ``shape`` with a broadcast_in_dim."""
+    shape = tuple(shape)
+    x_shape = shape_of(x)
+    if x_shape == shape:
+        return x
+    if len(x_shape) > len(shape):
+        raise ValueError(f"{name}: cannot broadcast shape {x_shape} to {shape}")
+    lead = len(shape) - len(x_shape)
+    for a, b in zip(x_shape, shape[lead:]):
+        if a not in (1, b):
+            raise ValueError(f"{name}: cannot broadcast shape {x_shape} to {shape}")
+    if type(x) in _PY_SCALARS:
+        x = np.asarray(x)
+    # Size-1 axes that grow are dropped first so broadcast_in_dim maps each kept axis.
+    keep = [i for i, a in enumerate(x_shape) if a == shape[lead + i]]
+    if len(keep) != len(x_shape):
+        x = lax.reshape(x, tuple(x_shape[i] for i in keep))
+    return lax.broadcast_in_dim(x, shape, tuple(lead + i for i in keep))
+
+
+def promote_shapes(name: str, *args):
+    """Broadcast the non-scalar arguments to one shape (rank-0 ones broadcast inside primitives)."""
+    shapes = [shape_of(a) for a in args]
+    nonscalar = {s for s in shapes if s}
+    if len(nonscalar) <= 1:
+        return list(args)
+    shape = broadcast_shapes(name, *shapes)
+    return [a if not s or s == shape else broadcast_to(a, shape, name) for a, s in zip(args, shapes)]
+
+
+def promote_args(name: str, *args):
+    """Arrays in, then NumPy dtype promotion, then NumPy broadcasting."""
+    args = [asarray(a, name) for a in args]
+    return promote_shapes(name, *promote_dtypes(*args))
+
+
+def promote_args_inexact(name: str, *args):
+    args = [asarray(a, name) for a in args]
+    return promote_shapes(name, *promote_dtypes_inexact(*args))
+
+
+def canonicalize_axis(axis: int, ndim: int, name: str) -> int:
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(f"{name}: axis {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim
+
+
+def canonicalize_axes(axis, ndim: int, name: str) -> tuple:
+    """``None`` -> all axes; an int or a tuple -> sorted non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(canonicalize_axis(a, ndim, name) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"{name}: repeated axis in {axis}")
+        return tuple(sorted(axes))
+    return (canonicalize_axis(axis, ndim, name),)
+
+
+def concrete_or_error(x, what: str, name: str):
+    """A concrete Python/NumPy value of ``x``, or a ConcretizationTypeError that says why it is needed."""
+    if isinstance(x, Tracer):
+        from ftx.core.errors import ConcretizationTypeError
+        raise ConcretizationTypeError(x, f"{name}: {what} must be known statically.")
+    return x
