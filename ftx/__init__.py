@@ -1,3 +1,6 @@
 """ftx: composable function transforms for NumPy code."""
-from ftx import tree_util
-from ftx.core import config, make_jaxpr, eval_shape, ShapeDtypeStruct
+from ftx import lax, numpy, tree_util
+from ftx.core import (ShapeDtypeStruct, config, eval_shape, make_jaxpr)
+from ftx.core.errors import (ConcretizationTypeError, NonConcreteBooleanIndexError,
+                             TracerArrayConversionError, TracerBoolConversionError,
+                             TracerIntegerConversionError, UnexpectedTracerError)

@@ -141,7 +141,8 @@ real_p = _unop("real", np.real, "c", out_dtype=_complex_to_real)
 imag_p = _unop("imag", np.imag, "c", out_dtype=_complex_to_real)
 conj_p = _unop("conj", np.conjugate, "c")
 not_p = _unop("not", np.invert, _logical)  # logical for bool, bitwise for ints
-population_count_p = _unop("population_count", np.bitwise_count, _int)
+population_count_p = _unop("population_count",
+                           lambda x: np.bitwise_count(x).astype(np.asarray(x).dtype), _int)
 
 
 class RoundingMethod:
@@ -187,7 +188,7 @@ mul_p = _naryop("mul", np.multiply, _any)
 
 def _div(x, y):
     """Floats divide; integers round toward zero (C semantics, as lax.div in JAX)."""
-    x, y = np.asarray(x), np.asarray(y)
+    # Python-scalar operands stay unwrapped so NumPy treats them as weak (NEP 50).
     if np.result_type(x, y).kind not in "iu":
         return np.true_divide(x, y)
     with np.errstate(divide="ignore"):
