@@ -10,9 +10,17 @@ import builtins
 import numpy as np
 
 from ftx.core import dtypes
-from ftx.core.avals import ShapedArray
-from ftx.core.primitive import Primitive
+from ftx.core.ad_util import Zero, is_undefined
+from ftx.core.avals import ShapedArray, get_aval
+from ftx.core.primitive import Primitive, def_rule
+from ftx.lax._ad_rules import deflinear
+from ftx.lax._batch_rules import bdim_to_front, moveaxis
+from ftx.lax.elementwise import select_n, sub
 from ftx.lax._shape_rules import canonical_axes, describe
+
+
+def _front(axis_data, x, d):
+    return bdim_to_front(x, d, axis_data.size)
 
 # --------------------------------------------------------------------------- broadcast_in_dim
 
@@ -40,9 +48,29 @@ def _broadcast_in_dim_abstract_eval(x, *, shape, broadcast_dimensions):
     return [ShapedArray(shape, x.dtype)]
 
 
+def _broadcast_in_dim_transpose(cts, x, *, shape, broadcast_dimensions):
+    (ct,) = cts
+    from ftx.lax.reductions import reduce_sum
+    # Sum over the new axes and over axes that grew from size 1, then drop them.
+    grown = tuple(dst for src, dst in enumerate(broadcast_dimensions)
+                  if x.aval.shape[src] == 1 and shape[dst] != 1)
+    new = tuple(i for i in range(len(shape)) if i not in broadcast_dimensions)
+    summed = reduce_sum(ct, tuple(sorted(new + grown))) if new or grown else ct
+    return [reshape(summed, x.aval.shape)]
+
+
+def _broadcast_in_dim_batch(axis_data, args, dims, *, shape, broadcast_dimensions):
+    (x,), (d,) = args, dims
+    x = moveaxis(x, d, 0)
+    return [broadcast_in_dim(x, (axis_data.size,) + tuple(shape),
+                             (0,) + tuple(b + 1 for b in broadcast_dimensions))], [0]
+
+
 broadcast_in_dim_p = Primitive("broadcast_in_dim")
 broadcast_in_dim_p.def_impl(_broadcast_in_dim_impl)
 broadcast_in_dim_p.def_abstract_eval(_broadcast_in_dim_abstract_eval)
+deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
+def_rule("batch", broadcast_in_dim_p, _broadcast_in_dim_batch)
 
 # --------------------------------------------------------------------------- reshape
 
@@ -57,6 +85,9 @@ def _reshape_abstract_eval(x, *, new_sizes):
 reshape_p = Primitive("reshape")
 reshape_p.def_impl(lambda x, *, new_sizes: [np.reshape(x, new_sizes)])
 reshape_p.def_abstract_eval(_reshape_abstract_eval)
+deflinear(reshape_p, lambda cts, x, *, new_sizes: [reshape(cts[0], x.aval.shape)])
+def_rule("batch", reshape_p, lambda axis_data, args, dims, *, new_sizes: (
+    [reshape(moveaxis(args[0], dims[0], 0), (axis_data.size,) + tuple(new_sizes))], [0]))
 
 # --------------------------------------------------------------------------- transpose
 
@@ -71,6 +102,10 @@ def _transpose_abstract_eval(x, *, permutation):
 transpose_p = Primitive("transpose")
 transpose_p.def_impl(lambda x, *, permutation: [np.transpose(x, permutation)])
 transpose_p.def_abstract_eval(_transpose_abstract_eval)
+deflinear(transpose_p, lambda cts, x, *, permutation: [
+    transpose(cts[0], tuple(int(i) for i in np.argsort(permutation)))])
+def_rule("batch", transpose_p, lambda axis_data, args, dims, *, permutation: (
+    [transpose(moveaxis(args[0], dims[0], 0), (0,) + tuple(p + 1 for p in permutation))], [0]))
 
 # --------------------------------------------------------------------------- squeeze
 
@@ -86,6 +121,9 @@ def _squeeze_abstract_eval(x, *, dimensions):
 squeeze_p = Primitive("squeeze")
 squeeze_p.def_impl(lambda x, *, dimensions: [np.squeeze(x, dimensions)])
 squeeze_p.def_abstract_eval(_squeeze_abstract_eval)
+deflinear(squeeze_p, lambda cts, x, *, dimensions: [reshape(cts[0], x.aval.shape)])
+def_rule("batch", squeeze_p, lambda axis_data, args, dims, *, dimensions: (
+    [squeeze(moveaxis(args[0], dims[0], 0), tuple(d + 1 for d in dimensions))], [0]))
 
 # --------------------------------------------------------------------------- rev
 
@@ -98,6 +136,9 @@ def _rev_abstract_eval(x, *, dimensions):
 rev_p = Primitive("rev")
 rev_p.def_impl(lambda x, *, dimensions: [np.flip(x, dimensions) if dimensions else np.asarray(x)])
 rev_p.def_abstract_eval(_rev_abstract_eval)
+deflinear(rev_p, lambda cts, x, *, dimensions: [rev(cts[0], dimensions)])
+def_rule("batch", rev_p, lambda axis_data, args, dims, *, dimensions: (
+    [rev(moveaxis(args[0], dims[0], 0), tuple(d + 1 for d in dimensions))], [0]))
 
 # --------------------------------------------------------------------------- concatenate
 
@@ -121,9 +162,27 @@ def _concatenate_abstract_eval(*xs, dimension):
     return [ShapedArray(shape, first.dtype)]
 
 
+def _concatenate_transpose(cts, *xs, dimension):
+    (ct,) = cts
+    from ftx.lax.slicing import slice_in_dim
+    out, start = [], 0
+    for x in xs:
+        size = (x.aval if is_undefined(x) else get_aval(x)).shape[dimension]
+        out.append(slice_in_dim(ct, start, start + size, axis=dimension) if is_undefined(x) else None)
+        start += size
+    return out
+
+
+def _concatenate_batch(axis_data, args, dims, *, dimension):
+    xs = [_front(axis_data, x, d) for x, d in zip(args, dims)]
+    return [concatenate(xs, dimension + 1)], [0]
+
+
 concatenate_p = Primitive("concatenate")
 concatenate_p.def_impl(lambda *xs, dimension: [np.concatenate(xs, axis=dimension)])
 concatenate_p.def_abstract_eval(_concatenate_abstract_eval)
+deflinear(concatenate_p, _concatenate_transpose)
+def_rule("batch", concatenate_p, _concatenate_batch)
 
 # --------------------------------------------------------------------------- pad
 # padding_config: one (low, high, interior) per axis; low/high may be negative (cropping).
@@ -172,9 +231,46 @@ def _pad_abstract_eval(x, padding_value, *, padding_config):
     return [ShapedArray(shape, x.dtype)]
 
 
+def _pad_transpose(cts, x, padding_value, *, padding_config):
+    (ct,) = cts
+    from ftx.lax.reductions import reduce_sum
+    from ftx.lax.slicing import slice as slice_
+    out_x = None
+    if is_undefined(x) or is_undefined(padding_value):
+        # Undo low/high padding (negative padding crops), then take every (interior+1)-th element.
+        unpadded = pad(ct, np.zeros((), get_aval(ct).dtype),
+                       [(-lo, -hi, 0) for lo, hi, _ in padding_config])
+        shape = get_aval(unpadded).shape
+        out_x = slice_(unpadded, (0,) * len(shape), shape,
+                       tuple(interior + 1 for _, _, interior in padding_config))
+    out_pv = None
+    if is_undefined(padding_value):
+        axes = tuple(range(len(get_aval(ct).shape)))
+        out_pv = sub(reduce_sum(ct, axes), reduce_sum(out_x, axes))
+    return [out_x if is_undefined(x) else None, out_pv]
+
+
+def _pad_batch(axis_data, args, dims, *, padding_config):
+    (x, pv), (dx, dpv) = args, dims
+    x = _front(axis_data, x, dx)
+    config = ((0, 0, 0),) + tuple(padding_config)
+    if dpv is None:
+        return [pad(x, pv, config)], [0]
+    # A batched padding value: pad with zeros, then fill the padding per batch element.
+    zero = np.zeros((), get_aval(x).dtype)
+    padded = pad(x, zero, config)
+    inside = pad(broadcast_in_dim(np.ones((), bool), get_aval(x).shape, ()), np.zeros((), bool),
+                 config)
+    shape = get_aval(padded).shape
+    fill = broadcast_in_dim(moveaxis(pv, dpv, 0), shape, (0,))
+    return [select_n(inside, fill, padded)], [0]
+
+
 pad_p = Primitive("pad")
 pad_p.def_impl(_pad_impl)
 pad_p.def_abstract_eval(_pad_abstract_eval)
+deflinear(pad_p, _pad_transpose)
+def_rule("batch", pad_p, _pad_batch)
 
 # --------------------------------------------------------------------------- iota
 
@@ -195,6 +291,8 @@ def _iota_abstract_eval(*, dtype, shape, dimension):
 iota_p = Primitive("iota")
 iota_p.def_impl(_iota_impl)
 iota_p.def_abstract_eval(_iota_abstract_eval)
+for _kind in ("jvp", "transpose", "batch"):
+    iota_p.exempt(_kind, "it has no operands")
 
 
 # =========================================================================== user-facing lax API

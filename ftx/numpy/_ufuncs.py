@@ -507,7 +507,7 @@ def angle(z, deg=False):
     if dtype_of(z).kind == "c":
         out = lax.atan2(lax.imag(z), lax.real(z))
     else:
-        out = lax.atan2(lax.mul(z, 0.0), z)
+        out = lax.atan2(lax.abs(lax.mul(z, 0.0)), z)  # +0.0 (or NaN), so angle(-1) is +pi
     return lax.mul(out, float(180 / np.pi)) if deg else out
 
 

@@ -1,0 +1,1 @@
+"""The transforms: interpreters that read the primitives' rule tables."""

@@ -1,0 +1,131 @@
+"""Forward mode: the JVP interpreter and ``ftx.jvp``.
+
+A JVPTracer carries a primal value and a tangent (possibly a symbolic ``Zero``,
+so unperturbed values cost nothing). Rules run with the parent trace current:
+primal and tangent arithmetic is simply recorded by (or executed in) whatever
+encloses this transform.
+"""
+from __future__ import annotations
+
+from ftx.core import pytree
+from ftx.core.ad_util import Zero
+from ftx.core.avals import ShapedArray, get_aval
+from ftx.core.primitive import get_rule
+from ftx.core.trace import Trace, TraceDebugInfo, Tracer, current_trace, set_current_trace
+from ftx.core.source_info import function_source_info
+from ftx.lax._ad_rules import instantiate
+from ftx.transforms._api_util import flatten_fun
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        self._trace, self.primal, self.tangent = trace, primal, tangent
+
+    @property
+    def aval(self) -> ShapedArray:
+        return get_aval(self.primal)
+
+    def __repr__(self):
+        return f"JVPTracer(primal={_short(self.primal)}, tangent={_short(self.tangent)})"
+
+
+def _short(x) -> str:
+    if isinstance(x, (Tracer, Zero)):
+        return repr(x)
+    try:
+        import numpy as np
+        arr = np.asarray(x)
+        return np.array2string(arr, threshold=6, precision=4) if arr.ndim else repr(arr.item())
+    except Exception:
+        return repr(x)
+
+
+class JVPTrace(Trace):
+    __slots__ = ()
+
+    def lift(self, x):
+        """(primal, tangent) of an operand: our own tracers, or a constant with a zero tangent."""
+        if isinstance(x, JVPTracer) and x._trace.tag is self.tag:
+            return x.primal, x.tangent
+        self.check_not_leaked(x, None)
+        return x, Zero.like(x)
+
+    def process_primitive(self, prim, args, params):
+        primals, tangents = [], []
+        for a in args:
+            p, t = self.lift(a)
+            primals.append(p)
+            tangents.append(t)
+        with set_current_trace(self.parent):
+            if all(type(t) is Zero for t in tangents):
+                return prim.bind(*primals, **params)
+            rule = get_rule("jvp", prim, [get_aval(p) for p in primals])
+            primals_out, tangents_out = rule(primals, tangents, **params)
+        return [p if type(t) is Zero else JVPTracer(self, p, t)
+                for p, t in zip(primals_out, tangents_out)]
+
+    def to_primal_tangent(self, x):
+        if isinstance(x, JVPTracer) and x._trace.tag is self.tag:
+            return x.primal, x.tangent
+        return x, Zero.like(x)
+
+
+def jvp_flat(fun, primals, tangents, transform="jvp", fun_for_debug=None):
+    """Run ``fun(*flat) -> flat outs`` forward-differentiated; returns (primals_out, tangents_out)."""
+    debug = TraceDebugInfo(transform, function_source_info(fun_for_debug or fun))
+    trace = JVPTrace(parent=current_trace(), debug=debug)
+    ins = [p if type(t) is Zero else JVPTracer(trace, p, t) for p, t in zip(primals, tangents)]
+    try:
+        with set_current_trace(trace):
+            outs = fun(*ins)
+        pairs = [trace.to_primal_tangent(o) for o in outs]
+    finally:
+        trace.invalidate()
+    return [p for p, _ in pairs], [t for _, t in pairs]
+
+
+def _check_tangent(i, primal, tangent):
+    pa, ta = get_aval(primal), get_aval(tangent)
+    expected = pa.to_tangent_aval()
+    # Tangents of integer inputs are ignored (zero); any dtype with the right shape is accepted.
+    dtype_ok = ta.dtype == expected.dtype or ta.weak_type or pa.dtype.kind not in "fc"
+    if ta.shape != expected.shape or not dtype_ok:
+        raise TypeError(f"jvp: primal and tangent arguments must have matching shapes and "
+                        f"dtypes (the tangent of an integer input has dtype float0); argument "
+                        f"{i} has primal {pa.str_short()} and tangent {ta.str_short()}, "
+                        f"expected a tangent of type {expected.str_short()}")
+
+
+def jvp(fun, primals, tangents, has_aux: bool = False):
+    """Forward-mode derivative: ``(fun(*primals), d fun(primals)[tangents])``.
+
+    >>> ftx.jvp(fnp.sin, (0.5,), (1.0,))    # (sin(0.5), cos(0.5))
+
+    ``primals`` and ``tangents`` are tuples of pytrees of the same structure.
+    With ``has_aux=True`` ``fun`` returns ``(out, aux)`` and jvp returns
+    ``(out, out_tangent, aux)``.
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples (one entry per argument), "
+                        f"got {type(primals).__name__} and {type(tangents).__name__}")
+    flat_p, tree_p = pytree.tree_flatten((tuple(primals), {}))
+    flat_t, tree_t = pytree.tree_flatten((tuple(tangents), {}))
+    if tree_p != tree_t:
+        raise ValueError(f"jvp: primals and tangents must have the same tree structure; got "
+                         f"{tree_p} and {tree_t}")
+    for i, (p, t) in enumerate(zip(flat_p, flat_t)):
+        _check_tangent(i, p, t)
+    # Integer inputs have float0 tangents: symbolic zeros from the start.
+    flat_t = [Zero.like(p) if get_aval(p).dtype.kind not in "fc" else t
+              for p, t in zip(flat_p, flat_t)]
+    flat_fun, store = flatten_fun(fun, tree_p, has_aux, "jvp")
+    p_out, t_out = jvp_flat(flat_fun, flat_p, flat_t, fun_for_debug=fun)
+    n = store.num_out
+    primal_out = pytree.tree_unflatten(store.out_tree, p_out[:n])
+    tangent_out = pytree.tree_unflatten(store.out_tree, [instantiate(t) for t in t_out[:n]])
+    if has_aux:
+        return primal_out, tangent_out, pytree.tree_unflatten(store.aux_tree, p_out[n:])
+    return primal_out, tangent_out
+

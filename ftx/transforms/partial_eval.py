@@ -1,0 +1,147 @@
+"""Partial evaluation and ``ftx.linearize``.
+
+A PartialEvalTrace runs every primitive whose inputs are all known (in the
+enclosing trace: eagerly on NumPy, or recorded by an outer transform) and stages
+the rest into a jaxpr. Known values that staged equations read become the
+jaxpr's constants: the *residuals*.
+
+Linearize = JVP on top of partial evaluation with known primals and unknown
+tangents: primal work runs now, tangent work is staged into a linear jaxpr that
+closes over residuals. Reverse mode transposes that jaxpr.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ftx.core import pytree
+from ftx.core.ad_util import Zero
+from ftx.core.jaxpr import Jaxpr
+from ftx.core.source_info import function_source_info
+from ftx.core.staging import JaxprTrace
+from ftx.core.trace import TraceDebugInfo, current_trace, set_current_trace
+from ftx.lax._ad_rules import instantiate
+from ftx.transforms._api_util import flatten_fun
+from ftx.transforms.jvp import JVPTrace, JVPTracer
+
+
+class PartialEvalTrace(JaxprTrace):
+    """Stages only what depends on its own (unknown) tracers; evaluates the rest."""
+
+    __slots__ = ()
+
+    def to_atom(self, x, prim=None):
+        # Known arrays, even 0-d ones, are residuals (constvars), so a VJP's saved values
+        # are all visible as its pytree leaves; only Python scalars stay literals.
+        if isinstance(x, (np.ndarray, np.generic)):
+            return self._const(x)
+        return super().to_atom(x, prim)
+
+    def process_primitive(self, prim, args, params):
+        if not any(self.owns(a) for a in args):
+            with set_current_trace(self.parent):
+                return prim.bind(*args, **params)
+        return super().process_primitive(prim, args, params)
+
+
+class LinearizeResult:
+    """What linearize_flat returns: primal outputs and the linear jaxpr of the tangents.
+
+    ``jaxpr`` maps the tangents of the ``linear_inputs`` (indices into the
+    flat primals) to the output tangents; its consts are the residuals.
+    """
+
+    __slots__ = ("primals_out", "jaxpr", "linear_inputs")
+
+    def __init__(self, primals_out, jaxpr, linear_inputs):
+        self.primals_out, self.jaxpr, self.linear_inputs = primals_out, jaxpr, linear_inputs
+
+
+def linearize_flat(fun, primals, linear_mask=None, transform="linearize", fun_for_debug=None,
+                   num_linear_out=None):
+    """Linearize ``fun(*flat) -> flat outs`` at ``primals`` in the inputs where ``linear_mask`` is True.
+
+    Integer inputs are never linear (their tangents are float0 zeros). Only the
+    first ``num_linear_out`` outputs get tangents (the rest are auxiliary data); it may be
+    a callable, asked after ``fun`` has run.
+    """
+    if linear_mask is None:
+        linear_mask = [True] * len(primals)
+    from ftx.core.avals import get_aval
+    avals = [get_aval(p) for p in primals]
+    linear_mask = [m and a.dtype.kind in "fc" for m, a in zip(linear_mask, avals)]
+    debug = TraceDebugInfo(transform, function_source_info(fun_for_debug or fun))
+    pe = PartialEvalTrace(parent=current_trace(), debug=debug)
+    jvp_trace = JVPTrace(parent=pe, debug=debug)
+    linear_inputs = [i for i, m in enumerate(linear_mask) if m]
+    tangents = {i: pe.new_arg(avals[i].to_tangent_aval()) for i in linear_inputs}
+    ins = [JVPTracer(jvp_trace, p, tangents[i]) if i in tangents else p
+           for i, p in enumerate(primals)]
+    try:
+        with set_current_trace(jvp_trace):
+            outs = fun(*ins)
+        pairs = [jvp_trace.to_primal_tangent(o) for o in outs]
+    finally:
+        jvp_trace.invalidate()
+    try:
+        primals_out = [p for p, _ in pairs]
+        for p in primals_out:
+            if pe.owns(p):
+                raise TypeError("linearize: a primal output depends on a tangent; this is an "
+                                "ftx bug in a jvp rule")
+        # A zero output tangent becomes a constant zero of the linear jaxpr.
+        n = num_linear_out() if callable(num_linear_out) else num_linear_out
+        tangents_out = [instantiate(t) for _, t in pairs[:n]]
+        jaxpr = pe.to_jaxpr(tangents_out, debug_info=debug)
+    finally:
+        pe.invalidate()
+    return LinearizeResult(primals_out, jaxpr, linear_inputs)
+
+
+def linearize(fun, *primals, has_aux: bool = False):
+    """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` replays only the linear part.
+
+    >>> y, f_jvp = ftx.linearize(fnp.sin, 0.5)
+    >>> f_jvp(1.0)        # cos(0.5), no sin evaluated again
+
+    With ``has_aux=True`` returns ``(out, f_jvp, aux)``.
+    """
+    flat, in_tree = pytree.tree_flatten((primals, {}))
+    flat_fun, store = flatten_fun(fun, in_tree, has_aux, "linearize")
+    res = linearize_flat(flat_fun, flat, fun_for_debug=fun,
+                         num_linear_out=lambda: store.num_out)
+    n = store.num_out
+    out = pytree.tree_unflatten(store.out_tree, res.primals_out[:n])
+    f_jvp = LinearFunction(res.jaxpr, in_tree, res.linear_inputs, flat, store.out_tree, n)
+    if has_aux:
+        return out, f_jvp, pytree.tree_unflatten(store.aux_tree, res.primals_out[n:])
+    return out, f_jvp
+
+
+class LinearFunction:
+    """The linear map returned by ``linearize``: ``f_jvp(*tangents) -> output tangent``."""
+
+    def __init__(self, jaxpr: Jaxpr, in_tree, linear_inputs, primals, out_tree, num_out):
+        self.jaxpr, self.in_tree, self.linear_inputs = jaxpr, in_tree, linear_inputs
+        self.primal_avals = [_aval(p) for p in primals]
+        self.out_tree, self.num_out = out_tree, num_out
+
+    def __call__(self, *tangents):
+        from ftx.core.jaxpr import eval_jaxpr
+        flat, tree = pytree.tree_flatten((tangents, {}))
+        if tree != self.in_tree:
+            raise TypeError(f"linearize: the linear function takes tangents with the structure "
+                            f"of the primals {self.in_tree}, got {tree}")
+        args = [flat[i] for i in self.linear_inputs]
+        outs = eval_jaxpr(self.jaxpr, *args)
+        return pytree.tree_unflatten(self.out_tree, outs[:self.num_out])
+
+    def __repr__(self):
+        return f"LinearFunction(\n{self.jaxpr})"
+
+
+def _aval(x):
+    from ftx.core.avals import get_aval
+    return get_aval(x)
+
+
+__all__ = ["PartialEvalTrace", "linearize", "linearize_flat", "Zero"]

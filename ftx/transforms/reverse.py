@@ -1,0 +1,199 @@
+"""Reverse mode: ``vjp``, ``grad``, ``value_and_grad`` = linearize + transpose."""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ftx.core import pytree
+from ftx.core.ad_util import Zero
+from ftx.core.avals import get_aval
+from ftx.core.dtypes import float0
+from ftx.core.jaxpr import Jaxpr
+from ftx.transforms._api_util import flatten_fun, normalize_argnums
+from ftx.transforms.partial_eval import linearize_flat
+from ftx.transforms.transpose import backward_pass
+
+
+class VJPFunction:
+    """``f_vjp(ct) -> tuple of input cotangents``, returned by ``ftx.vjp``.
+
+    It is a pytree whose leaves are the residuals saved by the forward pass, so
+    it can be passed through ``jit`` or inspected (``f_vjp.residuals``).
+    """
+
+    def __init__(self, jaxpr: Jaxpr, residuals, in_tree, in_avals, linear_inputs, out_tree,
+                 out_avals):
+        self.jaxpr, self.residuals = jaxpr, list(residuals)
+        self.in_tree, self.in_avals, self.linear_inputs = in_tree, in_avals, linear_inputs
+        self.out_tree, self.out_avals = out_tree, out_avals
+
+    def __call__(self, ct):
+        ct_flat, ct_tree = pytree.tree_flatten(ct)
+        if ct_tree != self.out_tree:
+            raise TypeError(f"vjp: the cotangent must have the structure of the function's "
+                            f"output {self.out_tree}, got {ct_tree}")
+        for i, (c, a) in enumerate(zip(ct_flat, self.out_avals)):
+            ca = get_aval(c)
+            if ca.shape != a.shape:
+                raise TypeError(f"vjp: cotangent {i} has shape {ca.str_short()} but the output "
+                                f"has type {a.str_short()}")
+        cts = backward_pass(self.jaxpr, ct_flat, consts=self.residuals)
+        by_input = dict(zip(self.linear_inputs, cts))
+        flat = [_materialize(by_input.get(i), a) for i, a in enumerate(self.in_avals)]
+        args, _ = pytree.tree_unflatten(self.in_tree, flat)
+        return tuple(args)
+
+    def __repr__(self):
+        sizes = ", ".join(get_aval(r).str_short() for r in self.residuals)
+        return f"VJPFunction(residuals=[{sizes}])"
+
+
+def _vjp_flatten(f):
+    aux = (f.jaxpr.replace(consts=[None] * len(f.jaxpr.consts)), f.in_tree, tuple(f.in_avals),
+           tuple(f.linear_inputs), f.out_tree, tuple(f.out_avals))
+    return f.residuals, _IdentityAux(aux)
+
+
+def _vjp_unflatten(aux, residuals):
+    jaxpr, in_tree, in_avals, linear_inputs, out_tree, out_avals = aux.value
+    return VJPFunction(jaxpr, residuals, in_tree, list(in_avals), list(linear_inputs), out_tree,
+                       list(out_avals))
+
+
+class _IdentityAux:
+    """Aux data compared by identity of the jaxpr (jaxprs are hashed by identity)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, _IdentityAux) and self.value[0] is other.value[0] \
+            and self.value[1:] == other.value[1:]
+
+    def __hash__(self):
+        return hash((id(self.value[0]),) + self.value[1:])
+
+
+pytree.register_pytree_node(VJPFunction, _vjp_flatten, _vjp_unflatten)
+
+
+def _materialize(ct, aval):
+    """A cotangent as an array of the input's tangent type (float0 zeros for integer inputs)."""
+    if aval.dtype.kind not in "fc":
+        return np.zeros(aval.shape, float0)
+    if ct is None or type(ct) is Zero:
+        return np.zeros(aval.shape, aval.dtype)
+    ct_aval = get_aval(ct)
+    if ct_aval.shape != aval.shape:
+        from ftx.lax.shape import broadcast_in_dim
+        ct = broadcast_in_dim(ct, aval.shape, ())
+    if ct_aval.dtype != aval.dtype:
+        from ftx.lax.elementwise import convert_element_type
+        ct = convert_element_type(ct, aval.dtype)
+    return ct if not isinstance(ct, (int, float, complex)) else np.asarray(ct, aval.dtype)
+
+
+def _vjp(fun, primals, has_aux, name, linear_mask=None):
+    flat, in_tree = pytree.tree_flatten((tuple(primals), {}))
+    flat_fun, store = flatten_fun(fun, in_tree, has_aux, name)
+    res = linearize_flat(flat_fun, flat, linear_mask=linear_mask, transform=name,
+                         fun_for_debug=fun, num_linear_out=lambda: store.num_out)
+    n = store.num_out
+    outs = res.primals_out[:n]
+    f_vjp = VJPFunction(res.jaxpr.replace(consts=[None] * len(res.jaxpr.consts)),
+                        res.jaxpr.consts, in_tree, [get_aval(x) for x in flat],
+                        res.linear_inputs, store.out_tree, [get_aval(o) for o in outs])
+    aux = pytree.tree_unflatten(store.aux_tree, res.primals_out[n:]) if has_aux else None
+    return pytree.tree_unflatten(store.out_tree, outs), f_vjp, aux
+
+
+def vjp(fun, *primals, has_aux: bool = False):
+    """``(fun(*primals), f_vjp)``: ``f_vjp(ct)`` pulls an output cotangent back to the inputs.
+
+    >>> y, f_vjp = ftx.vjp(fnp.sin, 0.5)
+    >>> f_vjp(1.0)          # (cos(0.5),)
+
+    With ``has_aux=True`` returns ``(out, f_vjp, aux)``.
+    """
+    out, f_vjp, aux = _vjp(fun, primals, has_aux, "vjp")
+    return (out, f_vjp, aux) if has_aux else (out, f_vjp)
+
+
+def value_and_grad(fun, argnums=0, has_aux: bool = False, holomorphic: bool = False,
+                   allow_int: bool = False):
+    """``value_and_grad(f)(*args) == (f(*args), grad(f)(*args))``; with has_aux ``((value, aux), grad)``.
+
+    >>> ftx.value_and_grad(lambda x: x ** 2)(3.0)     # (9.0, 6.0)
+    """
+    if holomorphic:
+        raise NotImplementedError("value_and_grad: holomorphic=True is not supported yet")
+
+    @functools.wraps(fun)
+    def value_and_grad_f(*args, **kwargs):
+        nums = normalize_argnums(argnums, len(args), "grad")
+        for i in nums:
+            _check_differentiable(args[i], i, allow_int)
+        # Differentiate only the chosen arguments: close over the others.
+        dyn = tuple(args[i] for i in nums)
+
+        def f_of_dyn(*dyn_args):
+            full = list(args)
+            for i, a in zip(nums, dyn_args):
+                full[i] = a
+            return fun(*full, **kwargs)
+
+        out, f_vjp, aux = _vjp(f_of_dyn, dyn, has_aux, "grad")
+        _check_scalar_output(out, fun)
+        cts = f_vjp(np.ones((), get_aval(out).dtype))
+        grads = cts[0] if isinstance(argnums, int) else tuple(cts)
+        return ((out, aux), grads) if has_aux else (out, grads)
+
+    return value_and_grad_f
+
+
+def grad(fun, argnums=0, has_aux: bool = False, holomorphic: bool = False,
+         allow_int: bool = False):
+    """The gradient of a scalar-output function with respect to argument(s) ``argnums``.
+
+    >>> ftx.grad(lambda x: fnp.sum(x ** 2))(np.arange(3.0))     # [0., 2., 4.]
+
+    ``argnums`` an int or a tuple (then a tuple of gradients); ``has_aux=True``:
+    ``fun`` returns ``(loss, aux)`` and grad returns ``(g, aux)``; ``allow_int``:
+    integer inputs get float0 zero gradients instead of an error.
+    """
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
+
+    @functools.wraps(fun)
+    def grad_f(*args, **kwargs):
+        value, g = vg(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return grad_f
+
+
+def _check_scalar_output(out, fun):
+    leaves = pytree.tree_leaves(out)
+    name = getattr(fun, "__name__", "the function")
+    if len(leaves) != 1 or get_aval(leaves[0]).shape != ():
+        shapes = ", ".join(get_aval(x).str_short() for x in leaves) or "nothing"
+        raise TypeError(f"grad requires a scalar-output function, but {name} returned {shapes}. "
+                        "Reduce the output (e.g. fnp.sum or fnp.mean), or use ftx.vjp or "
+                        "ftx.jacrev for non-scalar outputs.")
+    dtype = get_aval(leaves[0]).dtype
+    if dtype.kind not in "fc":
+        raise TypeError(f"grad requires a real- or complex-valued output, but {name} returned "
+                        f"{get_aval(leaves[0]).str_short()}")
+
+
+def _check_differentiable(arg, i, allow_int):
+    for leaf in pytree.tree_leaves(arg):
+        aval = get_aval(leaf)
+        if aval.dtype.kind not in "fc" and not allow_int:
+            raise TypeError(f"grad requires real- or complex-valued inputs (input dtype that is a "
+                            f"sub-dtype of np.floating or np.complexfloating), but argument {i} "
+                            f"has {aval.str_short()}. Pass allow_int=True to get float0 zero "
+                            "gradients for integer inputs, or convert the input to float.")
+

@@ -1,0 +1,113 @@
+"""Transposition of linear jaxprs (the backward pass) and ``ftx.linear_transpose``.
+
+Cotangents accumulate in an environment keyed by variable, never on graph
+nodes. Equations that do not depend on a linear input are evaluated forward
+first (their values are constants of the backward pass).
+"""
+from __future__ import annotations
+
+from ftx.core import pytree
+from ftx.core.ad_util import UndefinedPrimal, Zero
+from ftx.core.avals import get_aval
+from ftx.core.jaxpr import Jaxpr, Literal
+from ftx.core.primitive import get_rule
+from ftx.lax._ad_rules import add_tangents, instantiate
+
+
+def backward_pass(jaxpr: Jaxpr, cts_out, consts=None) -> list:
+    """Cotangents of ``jaxpr``'s inputs given cotangents of its outputs (Zero allowed).
+
+    All of ``jaxpr``'s inputs are linear; its constants are not.
+    """
+    consts = jaxpr.consts if consts is None else consts
+    linear = set(jaxpr.invars)
+    values = dict(zip(jaxpr.constvars, consts))
+    linear_eqns = []
+    for eqn in jaxpr.eqns:
+        if any(not isinstance(v, Literal) and v in linear for v in eqn.invars):
+            linear.update(eqn.outvars)
+            linear_eqns.append(eqn)
+        else:  # a non-linear equation: compute its value now
+            ins = [v.val if isinstance(v, Literal) else values[v] for v in eqn.invars]
+            for v, x in zip(eqn.outvars, eqn.primitive.bind(*ins, **eqn.params)):
+                values[v] = x
+
+    ct_env: dict = {}
+
+    def write(v, ct):
+        if isinstance(v, Literal) or v not in linear or ct is None or type(ct) is Zero:
+            return
+        ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
+
+    for v, ct in zip(jaxpr.outvars, cts_out):
+        write(v, ct)
+
+    for eqn in reversed(linear_eqns):
+        cts = [ct_env.pop(v, None) for v in eqn.outvars]
+        if all(ct is None for ct in cts):
+            continue
+        cts = [Zero(v.aval.to_tangent_aval()) if ct is None else ct for ct, v in zip(cts, eqn.outvars)]
+        invals = [v.val if isinstance(v, Literal) else
+                  UndefinedPrimal(v.aval) if v in linear else values[v] for v in eqn.invars]
+        rule = get_rule("transpose", eqn.primitive, [v.aval for v in eqn.invars])
+        cts_in = rule(cts, *invals, **eqn.params)
+        if len(cts_in) != len(eqn.invars):
+            raise RuntimeError(f"transpose rule of {eqn.primitive.name} returned "
+                               f"{len(cts_in)} cotangents for {len(eqn.invars)} operands")
+        for v, ct in zip(eqn.invars, cts_in):
+            write(v, ct)
+    return [ct_env.pop(v, Zero(v.aval.to_tangent_aval())) for v in jaxpr.invars]
+
+
+def linear_transpose(fun, *primals, reduce_axes=()):
+    """The transpose of a linear function: ``linear_transpose(f, *primals)(ct) -> tuple of cts``.
+
+    >>> f_t = ftx.linear_transpose(lambda x: 2.0 * x, 1.0)
+    >>> f_t(1.0)      # (2.0,)
+
+    ``primals`` (arrays or ShapeDtypeStructs) give the input types only.
+    """
+    from ftx.core.staging import make_jaxpr
+    flat, in_tree = pytree.tree_flatten(primals)
+    in_avals = [_struct(x) for x in flat]
+    for a in in_avals:
+        if a.dtype.kind not in "fc":
+            raise TypeError(f"linear_transpose: only floating/complex inputs can be linear, "
+                            f"got {a.str_short()}")
+    jaxpr, out_shape = make_jaxpr(lambda *xs: fun(*pytree.tree_unflatten(in_tree, xs)),
+                                  return_shape=True)(*in_avals)
+    out_tree = pytree.tree_structure(out_shape)
+
+    def transposed(*cts):
+        ct = cts[0] if len(cts) == 1 else cts
+        ct_flat, ct_tree = pytree.tree_flatten(ct)
+        if ct_tree != out_tree:
+            raise TypeError(f"linear_transpose: cotangent structure {ct_tree} does not match the "
+                            f"function's output {out_tree}")
+        for c, a in zip(ct_flat, jaxpr.out_avals):
+            ca = get_aval(c)
+            if ca.shape != a.shape:
+                raise TypeError(f"linear_transpose: cotangent of shape {ca.str_short()} for an "
+                                f"output of type {a.str_short()}")
+        res = backward_pass(jaxpr, ct_flat)
+        res = [instantiate(r) for r in res]
+        return pytree.tree_unflatten(in_tree, [_cast_like(r, a) for r, a in zip(res, in_avals)])
+
+    return transposed
+
+
+def _struct(x):
+    from ftx.core.avals import ShapeDtypeStruct
+    a = get_aval(x)
+    return ShapeDtypeStruct(a.shape, a.dtype)
+
+
+def _cast_like(x, aval):
+    import numpy as np
+    from ftx.lax.elementwise import convert_element_type
+    if get_aval(x).dtype != aval.dtype:
+        return convert_element_type(x, aval.dtype)
+    if get_aval(x).shape != aval.shape:
+        from ftx.lax.shape import broadcast_in_dim
+        return broadcast_in_dim(x, aval.shape, ())
+    return x if not isinstance(x, (int, float)) else np.asarray(x, aval.dtype)
