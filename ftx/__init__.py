@@ -26,3 +26,7 @@ __all__ = [
     "stop_gradient", "vmap", "hessian", "jacfwd", "jacobian", "jacrev", "jvp", "linearize",
     "grad", "value_and_grad", "vjp", "linear_transpose",
 ]
+
+from ftx.transforms.custom_derivatives import Function, custom_jvp, custom_vjp  # noqa: E402
+
+__all__ += ["Function", "custom_jvp", "custom_vjp"]

@@ -88,6 +88,15 @@ class Jaxpr:
     def out_avals(self) -> list:
         return [v.aval for v in self.outvars]
 
+    def consts_as_inputs(self) -> "Jaxpr":
+        """The same graph with its constants as leading inputs (closure conversion).
+
+        Higher-order primitives keep such jaxprs in params and pass the constants
+        as operands, so transforms see values the function closed over.
+        """
+        return Jaxpr([], self.constvars + self.invars, self.outvars, self.eqns, [],
+                     self.debug_info)
+
     def replace(self, **changes) -> "Jaxpr":
         fields = {s: getattr(self, s) for s in self.__slots__ if s != "__weakref__"}
         fields.update(changes)

@@ -134,6 +134,8 @@ class Tracer:
         raise errors.ConcretizationTypeError(self, "complex() needs a concrete value.")
 
     def __array__(self, dtype=None, copy=None):
+        if not self._trace.valid:  # e.g. an escaped tracer handed to eager ftx.numpy (NumPy)
+            raise leaked(self, "a NumPy function")
         raise errors.TracerArrayConversionError(self)
 
     def __hash__(self):

@@ -781,8 +781,10 @@ def _extract_numpy(condition, arr, *, size=None, fill_value=0):
 @eager_numpy(_extract_numpy)
 def extract(condition, arr, *, size=None, fill_value=0):
     """``extract(x > 0, x)``: the elements of flattened ``x`` where the condition holds."""
-    return compress.traced(ravel.traced(_arr(condition)), ravel.traced(_arr(arr)),
-                           size=size, fill_value=fill_value)
+    condition = _arr(condition)
+    # A concrete condition stays concrete (NumPy's ravel), so no size= is needed.
+    condition = ravel.traced(condition) if is_tracer(condition) else np.ravel(condition)
+    return compress.traced(condition, ravel.traced(_arr(arr)), size=size, fill_value=fill_value)
 
 
 # =========================================================================== choose and select

@@ -73,7 +73,7 @@ def linear_transpose(fun, *primals, reduce_axes=()):
     for a in in_avals:
         if a.dtype.kind not in "fc":
             raise TypeError(f"linear_transpose: only floating/complex inputs can be linear, "
-                            f"got {a.str_short()}")
+                            f"got {get_aval(a).str_short()}")
     jaxpr, out_shape = make_jaxpr(lambda *xs: fun(*pytree.tree_unflatten(in_tree, xs)),
                                   return_shape=True)(*in_avals)
     out_tree = pytree.tree_structure(out_shape)
