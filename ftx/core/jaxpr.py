@@ -160,7 +160,7 @@ def pp_eqn(eqn: JaxprEqn, namer, indent: int = 0, source_info: bool = False) -> 
     if eqn.params:
         params = "[" + ", ".join(f"{k}={_pp_param(v, namer, indent)}" for k, v in eqn.params.items()) + "]"
     ins = " ".join(namer(v) for v in eqn.invars)
-    line = f"{outs} = {eqn.primitive.name}{params} {ins}".rstrip()
+    line = f"{outs + ' = ' if outs else ''}{eqn.primitive.name}{params} {ins}".rstrip()
     if source_info and eqn.source_info is not None:
         line += f"  # {eqn.source_info}"
     return line

@@ -25,7 +25,7 @@ class Primitive:
     NumPy ``impl`` directly, so eager ftx costs about what NumPy costs.
     """
 
-    __slots__ = ("name", "impl", "abstract_eval", "exemptions", "__weakref__")
+    __slots__ = ("name", "impl", "abstract_eval", "exemptions", "uses_axis_name", "__weakref__")
 
     def __init__(self, name: str):
         if name in _PRIMITIVES:
@@ -34,6 +34,9 @@ class Primitive:
         self.impl = self._missing_impl
         self.abstract_eval = self._missing_abstract_eval
         self.exemptions: dict[str, str] = {}
+        # Collectives over a named vmap axis (psum, axis_index, ...) set this: the vmap
+        # that binds the name must see them even when no operand is batched.
+        self.uses_axis_name = False
         _PRIMITIVES[name] = self
 
     def __repr__(self):

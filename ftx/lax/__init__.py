@@ -4,7 +4,7 @@ import importlib as _importlib
 from ftx.lax.elementwise import *  # noqa: F401,F403
 from ftx.lax.shape import *  # noqa: F401,F403
 
-for _name in ["slicing", "reductions", "cumulative", "linalg", "sorting"]:
+for _name in ["slicing", "reductions", "cumulative", "linalg", "sorting", "parallel", "debugging"]:
     try:
         _module = _importlib.import_module(f"ftx.lax.{_name}")
     except ModuleNotFoundError as _e:

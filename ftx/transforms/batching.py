@@ -67,7 +67,8 @@ class BatchTrace(Trace):
             vals.append(v)
             dims.append(d)
         with set_current_trace(self.parent):
-            if all(d is not_mapped for d in dims):
+            if all(d is not_mapped for d in dims) and not (
+                    prim.uses_axis_name and params.get("axis_name") == self.axis_data.name):
                 return prim.bind(*vals, **params)
             rule = get_rule("batch", prim, [get_aval(a) for a in args])
             outs, out_dims = rule(self.axis_data, vals, dims, **params)
