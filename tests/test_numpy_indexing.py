@@ -185,6 +185,9 @@ def test_traced_out_of_range_index_arrays_clamp_like_jax():
     assert_same(out, np.array([0.0, 4.0, 1.0]))
     (out,) = run_traced(lambda x, i: x[i], x, np.int64(12))
     assert_same(out, np.float64(4.0))
+    for i, expected in [(-7, 0.0), (-2, 3.0), (9, 4.0)]:  # concrete 0-d arrays: the same rule
+        (out,) = run_traced(lambda x: I.getitem(x, np.array(i)), x)
+        assert_same(out, np.float64(expected))
 
 
 def test_static_out_of_range_ints_raise_like_numpy():
@@ -198,6 +201,10 @@ def test_out_of_range_updates_are_dropped_or_clipped():
     x = np.zeros(4)
     assert_same(I.at(x)[np.array([1, 7, -9, -1])].add(1.0), np.array([0.0, 1, 0, 1]))
     assert_same(I.at(x)[9].set(5.0), x)
+    assert I.at(x)[9].set(5.0) is not x
+    assert_same(I.at(x)[np.array(-5)].set(5.0), x)
+    assert_same(I.at(x)[np.array(-5)].set(5.0, mode="clip"), np.array([5.0, 0, 0, 0]))
+    assert_same(I.at(x)[np.array(-1)].set(5.0), np.array([0.0, 0, 0, 5]))
     assert_same(I.at(x)[9].set(5.0, mode="clip"), np.array([0.0, 0, 0, 5]))
     assert_same(I.at(x)[np.array([7, -9])].add(1.0, mode="clip"), np.array([1.0, 0, 0, 1]))
     (out,) = run_traced(lambda x, i: x.at[i].set(2.0), x, np.int64(4))

@@ -9,15 +9,24 @@ from ftx.core.avals import ShapedArray, get_aval
 class Zero:
     """A tangent or cotangent known to be zero: costs nothing until instantiated."""
 
-    __slots__ = ("aval",)
+    __slots__ = ("_aval", "_of")
 
     def __init__(self, aval: ShapedArray):
-        self.aval = aval
+        self._aval, self._of = aval, None
 
     @staticmethod
     def like(x) -> "Zero":
         """The zero tangent of value ``x`` (float0 for integer ``x``)."""
-        return Zero(get_aval(x).to_tangent_aval())
+        z = Zero.__new__(Zero)
+        z._aval, z._of = None, x  # the aval is computed only if someone asks for it
+        return z
+
+    @property
+    def aval(self) -> ShapedArray:
+        if self._aval is None:
+            self._aval = get_aval(self._of).to_tangent_aval()
+            self._of = None
+        return self._aval
 
     def __repr__(self):
         return f"Zero({self.aval.str_short()})"

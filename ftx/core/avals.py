@@ -1,6 +1,8 @@
 """Abstract values: what tracing knows about an array (shape, dtype, weak type)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ftx.core import dtypes
@@ -16,9 +18,10 @@ class ShapedArray:
     __slots__ = ("shape", "dtype", "weak_type")
 
     def __init__(self, shape, dtype, weak_type: bool = False):
-        self.shape = tuple(int(d) for d in shape)
-        self.dtype = np.dtype(dtype)
-        self.weak_type = bool(weak_type)
+        # Avals are built for every traced operation: skip conversions when types are exact.
+        self.shape = shape if type(shape) is tuple else tuple(int(d) for d in shape)
+        self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+        self.weak_type = weak_type is True
 
     @property
     def ndim(self) -> int:
@@ -26,7 +29,7 @@ class ShapedArray:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def nbytes(self) -> int:
@@ -104,8 +107,14 @@ def _scalar_aval(x):
     return ShapedArray((), dtypes.python_scalar_dtype(x), weak_type=type(x) is not bool)
 
 
+_SUPPORTED_DTYPES: set = set()
+
+
 def _array_aval(x):
-    return ShapedArray(x.shape, dtypes.check_supported(x.dtype, "ftx"), False)
+    dtype = x.dtype
+    if dtype not in _SUPPORTED_DTYPES:
+        _SUPPORTED_DTYPES.add(dtypes.check_supported(dtype, "ftx"))
+    return ShapedArray(x.shape, dtype, False)
 
 
 def _struct_aval(x):

@@ -26,12 +26,22 @@ def _is_internal(filename: str) -> bool:
     return filename.startswith(_FTX_DIR) or filename.startswith("<frozen")
 
 
+_internal_code: dict = {}  # code object -> is it ftx's own? (tracing asks for every equation)
+
+
 def user_frame(skip: int = 1):
     """The innermost frame whose code is not part of ftx (or None)."""
     frame = sys._getframe(skip)
-    while frame is not None and _is_internal(frame.f_code.co_filename):
+    cache = _internal_code
+    while frame is not None:
+        code = frame.f_code
+        internal = cache.get(code)
+        if internal is None:
+            internal = cache[code] = _is_internal(code.co_filename)
+        if not internal:
+            return frame
         frame = frame.f_back
-    return frame
+    return None
 
 
 def current_source_info() -> SourceInfo | None:

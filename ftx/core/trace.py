@@ -11,7 +11,6 @@ trace, so a tracer that escaped raises ``UnexpectedTracerError`` when used.
 """
 from __future__ import annotations
 
-import contextlib
 from contextvars import ContextVar
 
 from ftx.core import errors
@@ -26,14 +25,26 @@ def current_trace():
     return _current.get()
 
 
-@contextlib.contextmanager
-def set_current_trace(trace):
-    """Make ``trace`` (or None for eager) current for the block, restoring the old one after."""
-    token = _current.set(trace)
-    try:
-        yield trace
-    finally:
-        _current.reset(token)
+class set_current_trace:
+    """``with set_current_trace(trace):`` makes ``trace`` (or None for eager) current for the
+    block and restores the previous one after, even on error.
+
+    A class rather than a generator-based context manager: every primitive a
+    transform processes enters one, so it must be cheap.
+    """
+
+    __slots__ = ("trace", "token")
+
+    def __init__(self, trace):
+        self.trace = trace
+
+    def __enter__(self):
+        self.token = _current.set(self.trace)
+        return self.trace
+
+    def __exit__(self, *exc):
+        _current.reset(self.token)
+        return False
 
 
 class TraceDebugInfo:
@@ -99,6 +110,10 @@ class Tracer:
     # Make ndarray binary operators defer to the tracer's reflected ones.
     __array_priority__ = 1000
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        register_aval_handler(cls, _tracer_aval)  # get_aval finds tracers by exact type
+
     @property
     def aval(self) -> ShapedArray:
         raise NotImplementedError
@@ -151,4 +166,8 @@ class Tracer:
                              f"has no attribute {name!r}")
 
 
-register_aval_handler(Tracer, lambda t: t.aval)
+def _tracer_aval(t):
+    return t.aval
+
+
+register_aval_handler(Tracer, _tracer_aval)

@@ -280,10 +280,29 @@ def _linear_sum_transpose(signs):
     return transpose
 
 
+def _linear_sum_jvp(prim, signs):
+    """x*s0 + y*s1 (add, sub): a zero tangent term is dropped, not added as zeros."""
+    def jvp(primals, tangents):
+        ans = prim.bind1(*primals)
+        terms = [(t, s) for t, s in zip(tangents, signs) if type(t) is not Zero]
+        if len(terms) == 2:
+            return [ans], [prim.bind1(*tangents)]
+        (t, s), = terms
+        t = t if s > 0 else neg(t)
+        out_shape = get_aval(ans).shape
+        if get_aval(t).shape != out_shape:  # the tangent of a rank-0 operand
+            from ftx.lax.shape import broadcast_in_dim
+            t = broadcast_in_dim(t, out_shape, ())
+        return [ans], [t]
+    return jvp
+
+
 add_p = _naryop("add", np.add, _any)
 deflinear(add_p, _linear_sum_transpose((1, 1)))
+def_rule("jvp", add_p, _linear_sum_jvp(add_p, (1, 1)))
 sub_p = _naryop("sub", np.subtract, _num)
 deflinear(sub_p, _linear_sum_transpose((1, -1)))
+def_rule("jvp", sub_p, _linear_sum_jvp(sub_p, (1, -1)))
 
 mul_p = _naryop("mul", np.multiply, _any)
 defbilinear(mul_p, lambda ct, x_aval, y: unbroadcast(mul(ct, y), x_aval),

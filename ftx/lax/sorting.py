@@ -57,7 +57,10 @@ def _ndim(x) -> int:
 
 
 def sort(operand, dimension: int = -1, is_stable: bool = True, num_keys: int = 1):
-    """``sort(x)`` sorts along the last axis; ``sort((keys, vals), num_keys=1)`` returns both, permuted alike."""
+    """``sort(x)`` sorts along the last axis.
+
+    ``sort((keys, vals), num_keys=1)`` sorts ``keys`` and returns both, permuted alike.
+    """
     multiple = isinstance(operand, (tuple, list))
     operands = tuple(operand) if multiple else (operand,)
     if not operands:
@@ -96,5 +99,5 @@ def top_k(operand, k: int):
     values, neg_index = sh.rev(values, (ndim - 1,)), sh.rev(neg_index, (ndim - 1,))
     crop = [(0, 0, 0)] * (ndim - 1) + [(0, k - n, 0)]
     values = sh.pad(values, np.zeros((), aval.dtype), crop)
-    indices = sh.pad(ew.neg(neg_index), np.zeros((), np.int32), crop)
+    indices = ew.neg(sh.pad(neg_index, np.zeros((), np.int32), crop))
     return values, indices

@@ -21,4 +21,6 @@ for _name in _MODULES:
     for _export in _module.__all__:
         globals()[_export] = getattr(_module, _export)
 
+from ftx.numpy import linalg  # noqa: E402  (ftx.numpy.linalg, as numpy.linalg)
+
 _install_tracer_methods()

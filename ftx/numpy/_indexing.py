@@ -22,7 +22,6 @@ import numpy as np
 
 from ftx import lax
 from ftx.core.errors import ConcretizationTypeError, NonConcreteBooleanIndexError
-from ftx.lax.slicing import default_fill_value
 from ftx.numpy._core import (broadcast_to as _broadcast_to, canonicalize_axis, cast,
                              concrete_or_error, dtype_of, eager_numpy, is_tracer, ndim_of,
                              result_type, shape_of)
@@ -91,7 +90,8 @@ class _Index:
                  "dropped")
 
     def sliced_shape(self):
-        return tuple(-(-(hi - lo) // st) for lo, hi, st in zip(self.starts, self.limits, self.strides))
+        return tuple(-(-(hi - lo) // st)
+                     for lo, hi, st in zip(self.starts, self.limits, self.strides))
 
     def is_full(self):
         return all(lo == 0 and hi == n and st == 1 for lo, hi, st, n
@@ -164,7 +164,8 @@ def _analyse(shape, idx, policy: str) -> _Index:
             elif step > 0:
                 p.starts[d], p.limits[d], p.strides[d] = start, start + (count - 1) * step + 1, step
             else:
-                p.starts[d], p.limits[d], p.strides[d] = start + (count - 1) * step, start + 1, -step
+                first = start + (count - 1) * step  # the smallest position; rev restores the order
+                p.starts[d], p.limits[d], p.strides[d] = first, start + 1, -step
                 if count > 1:
                     p.rev.append(d)
         elif kind == "int":
@@ -187,9 +188,10 @@ def _analyse(shape, idx, policy: str) -> _Index:
     if p.adv and policy != "fill" and all(not is_tracer(a) and np.ndim(a) == 0 for a in p.adv):
         array_policy = "clip" if policy == "raise" else policy
         for d, a in zip(p.adv_dims, p.adv):
-            a = int(a)
-            i = _static_int_index(a + expanded[d] if a < 0 else a, expanded[d], array_policy,
-                                  axis_of[d], p)
+            i, n = int(a), expanded[d]
+            i = i + n if i < 0 else i  # wrapped once, as _normalise does for arrays
+            if not 0 <= i < n:
+                i = _static_int_index(n if i >= n else -n - 1, n, array_policy, axis_of[d], p)
             p.starts[d], p.limits[d] = i, i + 1
             p.int_dims.append(d)
         p.int_dims.sort()
@@ -329,9 +331,8 @@ def _values(values, shape, dtype, what):
 
 def _check_inexact(op, dtype):
     if dtype.kind not in "fc":
-        raise TypeError(f"at[...].{op}: needs a floating or complex array, got {dtype}; the result "
-                        f"would not fit {dtype} (NumPy's np.{'divide' if op == 'divide' else 'power'}"
-                        ".at fails the same way). Convert the array first.")
+        raise TypeError(f"at[...].{op}: needs a floating or complex array, got {dtype}; "
+                        "convert it first (e.g. x.astype(float))")
 
 
 def _dense(op, region, v):
@@ -407,7 +408,7 @@ def _update(x, idx, values, op, mode):
         v = _values(values, tuple(s for d, s in enumerate(region_shape) if d not in p.int_dims),
                     dtype, what)
         if p.dropped:
-            return x
+            return _fresh(x, x)
         new = _dense(op, y, lax.reshape(v, region_shape) if p.int_dims else v)
     else:
         idx = [_normalise(a, region_shape[d]) for a, d in zip(p.adv, p.adv_dims)]
@@ -418,14 +419,21 @@ def _update(x, idx, values, op, mode):
         v = _values(values, t_shape[:axis] + tuple(index_shape) + t_shape[axis + len(idx):],
                     dtype, what)
         if p.dropped:
-            return x
+            return _fresh(x, x)
         new = _scattered(op, target, v, idx, axis, mode)
         if perm is not None:
             new = lax.transpose(new, tuple(np.argsort(perm)))
     out = _write_back(base, new, p)
-    out = out if p.expanded == shape else lax.reshape(out, shape)
-    if isinstance(out, np.ndarray) and not (out.flags.owndata and out.flags.writeable):
-        out = out.copy()  # eager results never alias the inputs or the values
+    return _fresh(out if p.expanded == shape else lax.reshape(out, shape), x, values)
+
+
+def _fresh(out, *inputs):
+    """Eager results are new, writeable arrays: never the input, the values or a view of them."""
+    if isinstance(out, np.ndarray) and (
+            not (out.flags.owndata and out.flags.writeable)
+            or builtins.any(isinstance(a, np.ndarray) and np.may_share_memory(out, a)
+                            for a in inputs)):
+        return out.copy()
     return out
 
 
@@ -865,7 +873,8 @@ def select(condlist, choicelist, default=0):
 
 def diag_indices(n, ndim=2):
     """``diag_indices(3)``: indices of the main diagonal of a 3x3 array (``x[diag_indices(3)]``)."""
-    return np.diag_indices(_static_int(n, "n", "diag_indices"), _static_int(ndim, "ndim", "diag_indices"))
+    return np.diag_indices(_static_int(n, "n", "diag_indices"),
+                           _static_int(ndim, "ndim", "diag_indices"))
 
 
 def diag_indices_from(arr):

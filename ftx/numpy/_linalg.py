@@ -218,9 +218,8 @@ def vecdot(x1, x2, /, *, axis=-1, out=None, dtype=None, **kwargs):
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-def _parse_term(term: str, ndim: int, subscripts: str, which: str):
-    """Labels of one term: letters, with '...' expanded to ints 0..k-1 counted so that
-    the rightmost ellipsis axis of every operand gets the same label."""
+def _parse_term(term: str, subscripts: str, which: str):
+    """The letters of one term before and after its '...' (``None`` after when it has none)."""
     if term.count("...") > 1 or term.replace("...", "").count(".") > 0:
         raise ValueError(f"ftx.numpy.einsum: invalid ellipsis in {which} term {term!r} of "
                          f"subscripts {subscripts!r}")
@@ -229,13 +228,17 @@ def _parse_term(term: str, ndim: int, subscripts: str, which: str):
             raise ValueError(f"ftx.numpy.einsum: invalid subscript {c!r} in {which} term "
                              f"{term!r} of {subscripts!r}; use letters a-z, A-Z and '...'")
     if "..." not in term:
-        return list(term), 0
+        return list(term), None
     head, tail = term.split("...")
     return list(head), list(tail)
 
 
 def _einsum_labels(subscripts: str, shapes):
-    """Per-operand label lists and the output label list (ellipsis axes are ints)."""
+    """Per-operand label lists and the output label list.
+
+    Letters label themselves; the axes under '...' get labels ``('...', j)`` with j
+    counted from the right, so they line up across operands as in broadcasting.
+    """
     spec = subscripts.replace(" ", "")
     if spec.count("->") > 1:
         raise ValueError(f"ftx.numpy.einsum: subscripts {subscripts!r} have more than one '->'")
@@ -246,8 +249,8 @@ def _einsum_labels(subscripts: str, shapes):
                          f"operand(s), but {len(shapes)} were given")
     labels, n_ell = [], 0
     for k, (term, shape) in enumerate(zip(terms, shapes)):
-        head, tail = _parse_term(term, len(shape), subscripts, f"input {k}")
-        if tail == 0:
+        head, tail = _parse_term(term, subscripts, f"input {k}")
+        if tail is None:
             if len(head) != len(shape):
                 raise ValueError(f"ftx.numpy.einsum: operand {k} has {len(shape)} dimensions "
                                  f"(shape {tuple(shape)}) but its term {term!r} names "
@@ -270,9 +273,9 @@ def _einsum_labels(subscripts: str, shapes):
                     counts[label] = counts.get(label, 0) + 1
         out = ell + sorted(label for label, c in counts.items() if c == 1)
     else:
-        head, tail = _parse_term(output, 0, subscripts, "output")
-        out = head + (ell if tail != 0 else []) + (tail if tail != 0 else [])
-        if tail == 0 and n_ell:
+        head, tail = _parse_term(output, subscripts, "output")
+        out = head if tail is None else head + ell + tail
+        if tail is None and n_ell:
             raise ValueError(f"ftx.numpy.einsum: output has more dimensions than subscripts "
                              f"given in einstein sum, but no '...' ellipsis provided to "
                              f"broadcast the extra dimensions ({subscripts!r})")
@@ -299,7 +302,7 @@ def _label_sizes(subscripts, labels, shapes) -> dict:
                                  f"({d}) does not match previous terms ({prev}) in "
                                  f"{subscripts!r}; shapes "
                                  f"{', '.join(str(tuple(s)) for s in shapes)}")
-            sizes[label] = builtins.max(prev, d) if prev != 1 else d
+            sizes[label] = d if prev == 1 else prev
     return sizes
 
 

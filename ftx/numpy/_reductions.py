@@ -476,7 +476,7 @@ def _arg_extreme(name, a, axis, out, keepdims, is_max):
 
 @eager_numpy(np.argmax)
 def argmax(a, axis=None, out=None, *, keepdims=_NoValue):
-    """Index of the first maximum along ``axis`` (of the flattened array for None). ``argmax(x, 1)``."""
+    """Index of the first maximum along ``axis`` (flattened for None). ``argmax(x, 1)``."""
     return _arg_extreme("argmax", a, axis, out, keepdims, True)
 
 
@@ -580,7 +580,7 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 
 
 def _lerp(a, b, t):
-    """NumPy's ``_lerp``: ``a + (b-a)*t``, or ``b - (b-a)*(1-t)`` where ``t >= 0.5`` (exact at t=1)."""
+    """NumPy's ``_lerp``: ``a + (b-a)*t``, or ``b - (b-a)*(1-t)`` where ``t >= 0.5``."""
     diff = _sub(b, a)
     low = _add(a, _mul(diff, t))
     out_dtype = dtype_of(low)
@@ -650,7 +650,7 @@ def _check_quantile_args(name, method, weights, interpolation, out):
 @eager_numpy(np.quantile)
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False,
              *, weights=None, interpolation=None):
-    """The ``q``-th quantile(s) along ``axis`` (linear interpolation; ``q`` concrete). ``quantile(x, 0.25)``."""
+    """The ``q``-th quantile(s) along ``axis`` (linear; ``q`` concrete). ``quantile(x, 0.25)``."""
     _check_quantile_args("quantile", method, weights, interpolation, out)
     q = concrete_or_error(q, "q", "ftx.numpy.quantile")
     weak_q = type(q) in (int, float)
@@ -663,7 +663,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
 @eager_numpy(np.percentile)
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                keepdims=False, *, weights=None, interpolation=None):
-    """The ``q``-th percentile(s) along ``axis`` (``q`` in [0, 100], concrete). ``percentile(x, 90)``."""
+    """The ``q``-th percentile(s) along ``axis`` (``q`` concrete). ``percentile(x, 90)``."""
     _check_quantile_args("percentile", method, weights, interpolation, out)
     q = concrete_or_error(q, "q", "ftx.numpy.percentile")
     weak_q = type(q) in (int, float)
@@ -956,7 +956,7 @@ def diff(a, n=1, axis=-1, prepend=_NoValue, append=_NoValue):
 
 @eager_numpy(np.ediff1d)
 def ediff1d(ary, to_end=None, to_begin=None):
-    """Differences of the flattened array, with optional values before/after. ``ediff1d(x, to_begin=0)``."""
+    """Differences of the flattened array, with extra values around. ``ediff1d(x, to_begin=0)``."""
     x = _flatten(_arr(ary, "ediff1d"))
     dt = dtype_of(x)
     parts = [lax.sub(_slice(x, 1, None, 0), _slice(x, None, -1, 0))]

@@ -101,9 +101,10 @@ def _take_static(x, idx, axis: int):
         first, last = int(idx[start]), int(idx[stop - 1])
         if step == 0:
             piece = _slice_axis(x, first, first + 1, axis)
-            target = list(shape_of(piece))
-            target[axis] = stop - start
-            piece = _broadcast_to(piece, tuple(target), "take") if stop - start != 1 else piece
+            if stop - start != 1:
+                target = list(shape_of(piece))
+                target[axis] = stop - start
+                piece = lax.broadcast_in_dim(piece, target, tuple(range(len(target))))
         elif step == 1:
             piece = _slice_axis(x, first, last + 1, axis)
         else:
@@ -188,7 +189,7 @@ def permute_dims(a, /, axes=None):
 
 
 def _axis_tuple(axis, ndim, name, what="axis"):
-    """NumPy's normalize_axis_tuple: ints or a sequence, negative allowed, no repeats, order kept."""
+    """NumPy's normalize_axis_tuple: an int or a sequence, negatives allowed, no repeats."""
     axes = _static_ints(axis, what, name)
     axes = tuple(canonicalize_axis(a, ndim, name) for a in axes)
     if len(set(axes)) != len(axes):
@@ -248,7 +249,7 @@ def rollaxis(a, axis, start=0):
 
 @eager_numpy(np.squeeze)
 def squeeze(a, axis=None):
-    """``squeeze(x)`` drops every size-1 axis; ``squeeze(x, 0)`` only axis 0 (which must have size 1)."""
+    """``squeeze(x)`` drops every size-1 axis; ``squeeze(x, 0)`` only axis 0 (which must be size 1)."""
     a = _arr(a)
     shape = shape_of(a)
     if axis is None:
@@ -301,8 +302,9 @@ def broadcast_shapes(*args):
     try:
         return np.broadcast_shapes(*args)
     except ValueError:
-        raise ValueError(f"broadcast_shapes: shapes {', '.join(str(tuple(np.atleast_1d(s))) for s in args)} "
-                         "cannot be broadcast together (NumPy broadcasting rules)") from None
+        shapes = ", ".join(str(tuple(np.atleast_1d(s))) for s in args)
+        raise ValueError(f"broadcast_shapes: shapes {shapes} cannot be broadcast together "
+                         "(NumPy broadcasting rules)") from None
 
 
 # --------------------------------------------------------------------------- joining
@@ -330,7 +332,7 @@ def _join(arrays, axis, dtype, casting, name):
 
 @eager_numpy(np.concatenate)
 def concatenate(arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
-    """``concatenate([a, b], axis=1)`` joins along an existing axis; ``axis=None`` flattens first."""
+    """``concatenate([a, b], axis=1)`` joins along an existing axis; ``axis=None`` flattens."""
     if out is not None:
         raise NotImplementedError("ftx.numpy.concatenate: the out= argument is not supported")
     arrays = [_arr(a) for a in arrays]
@@ -447,7 +449,7 @@ def _split(ary, indices_or_sections, axis, name, equal):
 
 @eager_numpy(np.split)
 def split(ary, indices_or_sections, axis=0):
-    """``split(x, 3)``: 3 equal parts (an error if they cannot be); ``split(x, [2, 5])``: at 2 and 5."""
+    """``split(x, 3)``: 3 equal parts (or an error); ``split(x, [2, 5])``: cut before 2 and 5."""
     return _split(ary, indices_or_sections, axis, "split", equal=True)
 
 
@@ -608,7 +610,7 @@ def roll(a, shift, axis=None):
 
 @eager_numpy(np.rot90)
 def rot90(m, k=1, axes=(0, 1)):
-    """``rot90(x)``: rotate by 90 degrees in the plane of ``axes`` (from the first axis towards the second)."""
+    """``rot90(x)``: rotate by 90 degrees in the plane of ``axes``, from the first axis to the second."""
     m = _arr(m)
     axes = _static_ints(axes, "axes", "rot90")
     ndim = ndim_of(m)
@@ -654,7 +656,8 @@ def _as_pairs(x, ndim, as_index, name):
     try:
         return tuple(map(tuple, np.broadcast_to(x, (ndim, 2))))
     except ValueError:
-        raise ValueError(f"{name}: could not broadcast {x.shape} to (ndim, 2) = ({ndim}, 2)") from None
+        raise ValueError(f"{name}: could not broadcast {x.shape} to (ndim, 2) = ({ndim}, 2)") \
+            from None
 
 
 _PAD_COPY_MODES = ("edge", "reflect", "symmetric", "wrap")
@@ -687,7 +690,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
         values = kwargs.get("constant_values", 0)
         if is_tracer(values):
             if shape_of(values) != ():
-                raise NotImplementedError("ftx.numpy.pad: a traced constant_values must be a scalar")
+                raise NotImplementedError(
+                    "ftx.numpy.pad: a traced constant_values must be a scalar")
             return lax.pad(array, cast(values, dtype), [(b, a, 0) for b, a in widths])
         pairs = _as_pairs(values, ndim, False, "pad")
         scalars = {np.asarray(v).astype(dtype).item() for pair in pairs for v in pair}

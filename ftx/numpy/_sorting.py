@@ -38,7 +38,7 @@ def _check_order(order, name):
 
 @eager_numpy(np.sort)
 def sort(a, axis=-1, kind=None, order=None, *, stable=None):
-    """A sorted copy along ``axis`` (flattened for None; NaNs last). ``kind`` is ignored. ``sort(x)``."""
+    """A sorted copy along ``axis`` (flattened for None; NaNs last; ``kind`` ignored). ``sort(x)``."""
     _check_order(order, "sort")
     x, axis = _sort_axis(_arr(a, "sort"), axis, "sort")
     return lax.sort(x, dimension=axis)
@@ -52,7 +52,7 @@ def _np_argsort(a, axis=-1, kind=None, order=None, *, stable=None):
 
 @eager_numpy(_np_argsort)
 def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
-    """Indices that sort ``a`` along ``axis``; stable (equal elements keep their order). ``argsort(x)``."""
+    """Indices that sort ``a`` along ``axis``, stably (ties keep their order). ``argsort(x)``."""
     _check_order(order, "argsort")
     x, axis = _sort_axis(_arr(a, "argsort"), axis, "argsort")
     index = lax.broadcasted_iota(_INTP, shape_of(x), axis)
@@ -69,7 +69,7 @@ def _keys_list(keys):
 
 @eager_numpy(np.lexsort)
 def lexsort(keys, axis=-1):
-    """Indirect stable sort by several keys, the *last* key primary. ``lexsort((b, a))`` sorts by a, then b."""
+    """Indirect stable sort by several keys, the *last* one primary: ``lexsort((b, a))``."""
     keys = _keys_list(keys)
     if not keys:
         raise TypeError("ftx.numpy.lexsort: need sequence of keys with len > 0 in lexsort")

@@ -97,7 +97,7 @@ def _matrix_norm(x, ord, row: int, col: int, keepdims: bool):
 
 @eager_numpy(np.linalg.norm)
 def norm(x, ord=None, axis=None, keepdims=False):
-    """Vector or matrix norm (NumPy's rules for ``ord`` and ``axis``). ``norm(v)``, ``norm(A, 'fro')``."""
+    """Vector or matrix norm, with NumPy's rules for ``ord`` and ``axis``. ``norm(A, 'fro')``."""
     x = _arr(x, "linalg.norm")
     if dtype_of(x).kind not in "fc":
         x = cast(x, _F64)

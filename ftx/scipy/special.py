@@ -76,7 +76,7 @@ def _shifted(x, axis, name):
 
 
 def softmax(x, axis=None):
-    """``exp(x) / sum(exp(x), axis)``, shifted by the max for stability. ``softmax(logits, axis=-1)``."""
+    """``exp(x) / sum(exp(x), axis)``, computed stably. ``softmax(logits, axis=-1)``."""
     z, axes = _shifted(_inexact(x, "softmax"), axis, "softmax")
     e = lax.exp(z)
     total = _sum_prod("softmax", e, axes, None, None, True, _NoValue, _NoValue, True)
@@ -123,10 +123,15 @@ def digamma(x):
 
 def _x_times(name, x, y, log_fn):
     x, y = promote_args_inexact(f"scipy.special.{name}", asarray(x, name), asarray(y, name))
-    # 0 * log(0) is 0 here (the limit), but NaN in y still propagates, as in SciPy.
-    zero_x = lax.bitwise_and(lax.eq(x, 0.0), lax.eq(y, y))
-    prod = lax.mul(x, log_fn(y))
-    return lax.select_n(zero_x, prod, _scalar(0, dtype_of(prod)))
+    # x * log(y) is already 0 at x == 0 wherever log(y) is finite, and that form keeps the
+    # derivative log(y) in x. Only where log(y) is not finite (y == 0, say) does x == 0 need
+    # the limit 0, and there y is swapped for 1 first so no NaN reaches the gradient.
+    # NaN in y still propagates, as in SciPy.
+    use_zero = lax.bitwise_and(lax.bitwise_and(lax.eq(x, 0.0), lax.eq(y, y)),
+                               lax.bitwise_not(lax.is_finite(log_fn(y))))
+    y_safe = lax.select_n(use_zero, y, _scalar(1, dtype_of(y)) if shape_of(y) else 1.0)
+    prod = lax.mul(x, log_fn(y_safe))
+    return lax.select_n(use_zero, prod, _scalar(0, dtype_of(prod)))
 
 
 def xlogy(x, y):
@@ -135,7 +140,7 @@ def xlogy(x, y):
 
 
 def xlog1py(x, y):
-    """``x * log1p(y)``, with ``xlog1py(0, y) == 0`` unless y is NaN. ``xlog1py(0.0, -1.0) == 0.0``."""
+    """``x * log1p(y)``, and 0 at ``x == 0`` unless y is NaN. ``xlog1py(0.0, -1.0) == 0.0``."""
     return _x_times("xlog1py", x, y, lax.log1p)
 
 

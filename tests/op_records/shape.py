@@ -4,7 +4,7 @@ import numpy as np
 from ftx.numpy import _shape as S
 from tests.op_records import ALL, BOOL, F32, F64, FLOAT, I32, I64, rec
 
-SOME = (F32, I32, BOOL)  # data movement does not care about the dtype: a few kinds suffice
+SOME = (F64, I32, BOOL)  # data movement does not care about the dtype: a few kinds suffice
 
 
 def _ints(lo, hi):
