@@ -104,7 +104,8 @@ class ShapeDtypeStruct:
 
 
 def _scalar_aval(x):
-    return ShapedArray((), dtypes.python_scalar_dtype(x), weak_type=type(x) is not bool)
+    # Every Python scalar is weak (NEP 50): int8_array + True stays int8.
+    return ShapedArray((), dtypes.python_scalar_dtype(x), weak_type=True)
 
 
 _SUPPORTED_DTYPES: set = set()

@@ -67,6 +67,10 @@ fmod = _binary(np.fmod, lax.rem)
 @eager_numpy(np.true_divide)
 def true_divide(x1, x2, /):
     """``x1 / x2`` in floating point (ints divide to float64, as in NumPy). ``true_divide(1, 2) == 0.5``."""
+    # NumPy divides integers (and bools) in float64, not in the smallest float like sin.
+    dtype = result_type(x1, x2)
+    if dtype.kind in "biu":
+        x1, x2 = cast(asarray(x1), np.float64), cast(asarray(x2), np.float64)
     x1, x2 = promote_args_inexact("true_divide", x1, x2)
     return lax.div(x1, x2)
 
@@ -417,6 +421,8 @@ def clip(a, a_min=_NO_VALUE, a_max=_NO_VALUE, out=None, *, min=_NO_VALUE, max=_N
 @eager_numpy(np.sinc)
 def sinc(x, /):
     """``sin(pi x) / (pi x)`` with ``sinc(0) == 1``."""
+    if dtype_of(x).kind in "biu":  # np.sinc is not a ufunc: integers compute in float64
+        x = cast(asarray(x), np.float64)
     (x,) = promote_args_inexact("sinc", x)
     zero = lax.eq(x, 0.0)
     safe = lax.select_n(zero, lax.mul(x, float(np.pi)), 1.0)
@@ -503,6 +509,8 @@ def imag(val):
 @eager_numpy(np.angle)
 def angle(z, deg=False):
     """The complex argument (pi for negative reals). ``angle(-1.0) == pi``."""
+    if dtype_of(z).kind == "b":  # as NumPy: bools go through float64
+        z = cast(asarray(z), np.float64)
     (z,) = promote_args_inexact("angle", z)
     if dtype_of(z).kind == "c":
         out = lax.atan2(lax.imag(z), lax.real(z))
