@@ -28,7 +28,8 @@ def softmax_xent(x):  # x: (3,) a logit bias
 
 
 def indexing_and_updates(x):  # x: (5,)
-    y = x.at[0].add(x[3] * 2.0).at[1:3].multiply(x[::2][:2])
+    y = fnp.at(x)[0].add(x[3] * 2.0)  # fnp.at works on NumPy arrays too (the FD oracle's input)
+    y = fnp.at(y)[1:3].multiply(x[::2][:2])
     return fnp.sum(y[[0, 2, 4]] ** 2) + fnp.sum(fnp.take(x, np.array([4, 0])) * x[-1])
 
 

@@ -43,6 +43,14 @@ def vjp1(fn, x, ct):
     return ftx.vjp(fn, x)[1](ct)[0]
 
 
+def grad_of_inner(fn, w, argnums=0):
+    """The gradient of ``<w, fn(*args)>``, as a vjp (no reduction primitive needed)."""
+    def g(*args):
+        cts = ftx.vjp(fn, *args)[1](w)
+        return cts[argnums] if isinstance(argnums, int) else tuple(cts[i] for i in argnums)
+    return g
+
+
 # --------------------------------------------------------------------------- rule coverage
 
 def test_every_slicing_primitive_has_its_rules():
@@ -146,10 +154,11 @@ def test_traced_scalar_index_under_vmap_and_grad():
     xs, i = normal(3, 5, 2), np.array([0, -1, 4])
     np.testing.assert_array_equal(ftx.vmap(lambda x, i: x[i])(xs, i),
                                   np.stack([xs[b][i[b]] for b in range(3)]))
-    g = ftx.vmap(ftx.grad(lambda x, i: (x[i] ** 2).sum()))(xs, i)
+    w = normal(2)
+    g = ftx.vmap(grad_of_inner(lambda x, i: x[i] ** 2, w))(xs, i)
     expected = np.zeros_like(xs)
     for b in range(3):
-        expected[b, i[b]] = 2 * xs[b, i[b]]
+        expected[b, i[b]] = 2 * xs[b, i[b]] * w
     np.testing.assert_allclose(g, expected)
 
 
@@ -252,6 +261,26 @@ def test_scatter_gradient_goes_to_the_update_that_won(mode):
 
 
 @pytest.mark.parametrize("mode", ["drop", "clip"])
+def test_scatter_keeps_the_last_write_in_c_order_of_multidimensional_indices(mode):
+    x, u = normal(2, 4, 3), normal(2, 2, 3, 3)
+    idx = np.array([[2, 0, 2], [5, 2, 0]])  # 2 three times, 0 twice, 5 out of range
+    target = np.clip(idx, 0, 3) if mode == "clip" else idx
+    expected, last = x.copy(), {}
+    for (a, b), t in np.ndenumerate(target):
+        if t < 4:
+            expected[:, t] = u[:, a, b]
+            last[t] = (a, b)
+    fn = lambda x, u: lax.scatter(x, u, idx, axis=1, mode=mode)  # noqa: E731
+    np.testing.assert_array_equal(fn(x, u), expected)
+    ct = normal(2, 4, 3)
+    gu = ftx.vjp(fn, x, u)[1](ct)[1]
+    expected_u = np.zeros_like(u)
+    for t, (a, b) in last.items():
+        expected_u[:, a, b] = ct[:, t]
+    np.testing.assert_array_equal(gu, expected_u)
+
+
+@pytest.mark.parametrize("mode", ["drop", "clip"])
 @pytest.mark.parametrize("zeros", [0, 1, 2])  # zero updates at the repeated index
 def test_scatter_mul_gradient_with_repeated_indices_and_zero_updates(mode, zeros):
     x, u = normal(4, 2), normal(5, 2)
@@ -260,11 +289,12 @@ def test_scatter_mul_gradient_with_repeated_indices_and_zero_updates(mode, zeros
     np.testing.assert_allclose(fn(x, u), scatter_oracle(np.multiply, x, u, IDX, mode))
     check_grads(fn, (x, u), order=2)
     # d out[1, 0] / d u[0, 0] = x[1, 0] * u[2, 0] * u[3, 0] (the other factors at row 1)
-    gu = ftx.grad(lambda u: fn(x, u)[1, 0])(u)
+    gu = grad_of_inner(lambda u: fn(x, u), np.eye(8)[2].reshape(4, 2))(u)
     np.testing.assert_allclose(gu[0, 0], x[1, 0] * u[2, 0] * u[3, 0], rtol=1e-12)
 
 
-@pytest.mark.parametrize("op, ufunc", [(lax.scatter_min, np.minimum), (lax.scatter_max, np.maximum)])
+@pytest.mark.parametrize("op, ufunc", [(lax.scatter_min, np.minimum),
+                                       (lax.scatter_max, np.maximum)])
 def test_scatter_min_max_gradients_follow_the_winner_and_share_ties(op, ufunc):
     x = np.array([0.0, 1.0, 2.0, 3.0])
     u = np.array([5.0, -4.0, 7.0, 9.0, 1.0])  # index 1 gets 5 and 7 and 9; 3 gets -4
@@ -274,7 +304,7 @@ def test_scatter_min_max_gradients_follow_the_winner_and_share_ties(op, ufunc):
     check_grads(fn, (x, u), order=2)
     # a tie between the operand and an update shares the derivative equally
     x_tie = np.array([0.0, 1.0, 1.0, 3.0])
-    gx, gu = ftx.grad(lambda x, u: op(x, u, idx)[2], argnums=(0, 1))(x_tie, u)
+    gx, gu = grad_of_inner(lambda x, u: op(x, u, idx), np.eye(4)[2], (0, 1))(x_tie, u)
     np.testing.assert_array_equal(gx, [0, 0, 0.5, 0])
     np.testing.assert_array_equal(gu, [0, 0, 0, 0, 0.5])
 
@@ -312,15 +342,16 @@ def test_grad_and_vmap_of_getitem_and_at_through_tracer_methods():
     x, v = normal(4, 3), normal(3, 3)
     i = np.array([2, 0, 2])
     w = normal(3, 3)
-    g = ftx.grad(lambda x: (x[i] * w).sum())(x)
+    g = grad_of_inner(lambda x: x[i], w)(x)
     expected = np.zeros_like(x)
     np.add.at(expected, i, w)
     np.testing.assert_allclose(g, expected)
-    gx, gv = ftx.grad(lambda x, v: (x.at[i].add(v) ** 2).sum(), argnums=(0, 1))(x, v)
+    w = normal(4, 3)
+    gx, gv = grad_of_inner(lambda x, v: x.at[i].add(v) ** 2, w, (0, 1))(x, v)
     out = x.copy()
     np.add.at(out, i, v)
-    np.testing.assert_allclose(gx, 2 * out)
-    np.testing.assert_allclose(gv, 2 * out[i])
+    np.testing.assert_allclose(gx, 2 * out * w)
+    np.testing.assert_allclose(gv, (2 * out * w)[i])
     xs, vs = normal(5, 4, 3), normal(5, 3, 3)
     got = ftx.vmap(lambda x, v: x.at[i].add(v))(xs, vs)
     for b in range(5):
@@ -328,7 +359,7 @@ def test_grad_and_vmap_of_getitem_and_at_through_tracer_methods():
         np.add.at(out, i, vs[b])
         np.testing.assert_allclose(got[b], out)
     idx = RNG.integers(-4, 4, (5, 2))
-    np.testing.assert_array_equal(ftx.vmap(lambda i: x[i, 1:])(idx),
+    np.testing.assert_array_equal(ftx.vmap(lambda i: I.getitem(x, (i, slice(1, None))))(idx),
                                   np.stack([x[r, 1:] for r in idx]))
 
 
@@ -346,10 +377,11 @@ def test_jacobians_and_vmap_of_grad_of_indexing():
     np.testing.assert_array_equal(jac_fwd, expected)
     # per-example gradients with per-example indices (batched indices, batched operand)
     xs, idx = normal(3, 4, 3), np.array([[0, 0], [3, -4], [1, 2]])
-    g = ftx.vmap(ftx.grad(lambda x, i: fnp.sin(x[i]).sum()))(xs, idx)
+    w = normal(2, 3)
+    g = ftx.vmap(grad_of_inner(lambda x, i: fnp.sin(x[i]), w))(xs, idx)
     expected = np.zeros_like(xs)
     for b in range(3):
-        np.add.at(expected[b], idx[b], np.cos(xs[b][idx[b]]))
+        np.add.at(expected[b], idx[b], np.cos(xs[b][idx[b]]) * w)
     np.testing.assert_allclose(g, expected)
 
 
@@ -357,7 +389,7 @@ def test_at_set_with_repeated_indices_is_differentiated_consistently():
     x, v = normal(4), normal(4)
     i = np.array([1, 2, 1, 1])
     out = I.at(x)[i].set(v)
-    gv = ftx.grad(lambda v: (I.at(x)[i].set(v) * np.arange(1.0, 5.0)).sum())(v)
+    gv = grad_of_inner(lambda v: I.at(x)[i].set(v), np.arange(1.0, 5.0))(v)
     # exactly one of the three writes to index 1 is in the output; it alone gets the gradient
     winners = [j for j in (0, 2, 3) if out[1] == v[j]]
     assert len(winners) == 1
@@ -371,11 +403,12 @@ def test_at_updates_with_out_of_range_indices_drop_their_gradient():
     x, v = normal(4, 2), normal(3, 2)
     i = np.array([1, 9, -7])  # 9 and -7 (-> -3) are out of range: dropped
     fn = lambda x, v: I.at(x)[i].add(v)  # noqa: E731
-    gx, gv = ftx.grad(lambda x, v: (fn(x, v) ** 2).sum(), argnums=(0, 1))(x, v)
+    w = normal(4, 2)
+    gx, gv = grad_of_inner(lambda x, v: fn(x, v) ** 2, w, (0, 1))(x, v)
     res = x.copy()
     res[1] += v[0]
-    np.testing.assert_allclose(gx, 2 * res)
-    np.testing.assert_allclose(gv, np.stack([2 * res[1], np.zeros(2), np.zeros(2)]))
+    np.testing.assert_allclose(gx, 2 * res * w)
+    np.testing.assert_allclose(gv, np.stack([2 * res[1] * w[1], np.zeros(2), np.zeros(2)]))
 
 
 # --------------------------------------------------------------------------- random indices

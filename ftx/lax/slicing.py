@@ -13,7 +13,11 @@ or filled (gather) and dropped or clamped (scatter), as JAX documents.
 Transform rules: slice, dynamic_slice and gather are linear in the operand
 (their transposes are pad, dynamic_update_slice and scatter_add into zeros);
 dynamic_update_slice, scatter_add and scatter are linear in operand and updates
-jointly; scatter_mul/min/max have jvp rules that stay exact when indices repeat.
+jointly; scatter_mul/min/max have jvp rules only. All of them stay exact when
+indices repeat: scatter's transpose gives the cotangent to the update that won
+(JAX's assumes unique indices), scatter_mul's jvp forms "the product of the
+other updates" without dividing by zero, and scatter_min/max share ties
+equally, as lax.max does.
 Batched index operands turn a dynamic slice into a gather and every index
 array gets a leading batch axis plus an ``iota`` index for the operand's batch
 axis, so each batch element reads and writes its own slab.
@@ -27,6 +31,7 @@ import numpy as np
 from ftx.core.ad_util import Zero, is_undefined, not_mapped
 from ftx.core.avals import ShapedArray, get_aval
 from ftx.core.primitive import Primitive, def_rule
+from ftx.core.trace import Tracer
 from ftx.lax import elementwise as _ew
 from ftx.lax._ad_rules import add_tangents, deflinear
 from ftx.lax._batch_rules import bdim_to, bdim_to_front, moveaxis
@@ -69,8 +74,15 @@ def _axis_order(ndim, needed):
     return order, tuple(int(i) for i in np.argsort(order))
 
 
+def _permute(x, perm):
+    perm = tuple(int(p) for p in perm)
+    return x if perm == tuple(range(len(perm))) else _transpose(x, perm)
+
+
 def _clamped_start(start, hi: int):
     """A start index (batched or not) as int64 clamped to ``[0, hi]``, as the impls clamp."""
+    if not isinstance(start, Tracer):
+        return np.clip(np.asarray(start).astype(np.int64), 0, hi)
     dtype = get_aval(start).dtype
     if dtype.kind == "u" and np.iinfo(dtype).max > np.iinfo(np.int64).max:
         start = _ew.min(start, _scalar(hi, dtype))  # before the cast can wrap it negative
@@ -223,14 +235,12 @@ def _dynamic_slice_batch(axis_data, args, dims, *, slice_sizes):
     order, inverse = _axis_order(len(shape), needed)
     indices = _window_indices(starts, dstarts, shape, slice_sizes, needed, size)
     if dx is not_mapped:
-        x = _transpose(x, order) if order != sorted(order) else x
+        x = _permute(x, order)
     else:
-        x = _transpose(moveaxis(x, dx, 0), [0] + [d + 1 for d in order])
+        x = _permute(moveaxis(x, dx, 0), [0] + [d + 1 for d in order])
         indices = [_iota(np.int64, get_aval(indices[0]).shape, 0)] + indices
     out = gather(x, *indices, axis=0, mode="clip")
-    if inverse != tuple(range(len(shape))):
-        out = _transpose(out, (0,) + tuple(i + 1 for i in inverse))
-    return [out], [0]
+    return [_permute(out, (0,) + tuple(i + 1 for i in inverse))], [0]
 
 
 dynamic_slice_p = Primitive("dynamic_slice")
@@ -284,8 +294,8 @@ def _dynamic_update_slice_transpose(cts, x, update, *starts):
         ct_u = dynamic_slice_p.bind1(ct, *starts, slice_sizes=update.aval.shape)
     if is_undefined(x):
         # The window was overwritten: none of it flows back to the operand.
-        zeros = _zeros(get_aval(update).shape if not is_undefined(update) else update.aval.shape,
-                       get_aval(ct).dtype)
+        u_shape = (update.aval if is_undefined(update) else get_aval(update)).shape
+        zeros = _zeros(u_shape, get_aval(ct).dtype)
         ct_x = dynamic_update_slice_p.bind1(ct, zeros, *starts)
     return [ct_x, ct_u] + [None] * len(starts)
 
@@ -309,12 +319,12 @@ def _dynamic_update_slice_batch(axis_data, args, dims):
         return [update], [du]
     order, inverse = _axis_order(len(shape), needed)
     perm = [0] + [d + 1 for d in order]
-    x = _transpose(bdim_to_front(x, dx, size), perm)
-    update = _transpose(bdim_to_front(update, du, size), perm)
+    x = _permute(bdim_to_front(x, dx, size), perm)
+    update = _permute(bdim_to_front(update, du, size), perm)
     indices = _window_indices(starts, dstarts, shape, u_shape, needed, size)
     indices = [_iota(np.int64, get_aval(indices[0]).shape, 0)] + indices
     out = scatter(x, update, *indices, axis=0, mode="clip")
-    return [_transpose(out, (0,) + tuple(i + 1 for i in inverse))], [0]
+    return [_permute(out, (0,) + tuple(i + 1 for i in inverse))], [0]
 
 
 dynamic_update_slice_p = Primitive("dynamic_update_slice")
@@ -469,8 +479,24 @@ def_rule("batch", gather_p, _gather_batch)
 # scatter*(operand, updates, *indices, axis, mode): updates has exactly the shape
 # gather(operand, *indices, axis=axis) would have. mode "drop" skips updates whose
 # index is out of range, "clip" clamps the index. Duplicate indices accumulate
-# for add/mul/min/max (NumPy's ufunc.at); for plain scatter which duplicate wins
-# is unspecified (the NumPy impl happens to keep the last). The operand is copied.
+# for add/mul/min/max (NumPy's ufunc.at); for plain scatter the last one (in C order
+# of the index arrays) wins here, which JAX leaves unspecified. The operand is copied.
+
+
+def _last_writes(idx, updates, dims, axis):
+    """Only the last update aimed at each position (in C order of the index arrays).
+
+    NumPy does not promise which of repeated assignments wins; scatter's derivative
+    relies on the winner being known, so it is made explicit here.
+    """
+    index_ndim = idx[0].ndim
+    count = idx[0].size
+    flat = [i.reshape(count) for i in idx]
+    updates = updates.reshape(updates.shape[:axis] + (count,) + updates.shape[axis + index_ndim:])
+    positions = np.ravel_multi_index(flat, dims)  # in range: clipped or filtered already
+    _, from_end = np.unique(positions[::-1], return_index=True)
+    keep = np.sort(count - 1 - from_end)
+    return [f[keep] for f in flat], updates[(builtins.slice(None),) * axis + (keep,)]
 
 
 def _make_scatter_impl(ufunc):
@@ -490,6 +516,8 @@ def _make_scatter_impl(ufunc):
             valid = _in_bounds(idx, dims)
             idx = [i[valid] for i in idx]
             updates = updates[lead + (valid,)]
+        if ufunc is None:
+            idx, updates = _last_writes(idx, updates, dims, axis)
         target = lead + tuple(idx)
         if ufunc is None:
             out[target] = updates
@@ -610,9 +638,12 @@ def _scatter_transpose(cts, operand, updates, *indices, axis, mode):
 
 
 def _scatter_mul_jvp(primals, tangents, *, axis, mode):
-    # out[p] = x[p] * prod_j u_j over the updates j aimed at p (repeats included). Products
-    # over "all updates at p but j" are computed without dividing by zero: the product of
-    # the nonzero updates and the count of zero ones, gathered back per update.
+    # out[p] = x[p] * prod_j u_j over the updates j aimed at p (repeats included), and
+    # d out[p] / d u_j = x[p] * (the product of the other updates at p). That product is
+    # formed without dividing by zero, from per-position products of the nonzero updates
+    # (p_nz) and of the zero ones (zp, numerically 0 or 1, but with the right derivatives),
+    # so that derivatives of this rule are exact too: at every order, unless three or more
+    # zero updates share a position (then from the third order on).
     operand, updates, indices = _scatter_operands(primals)
     t_operand, t_updates = tangents[:2]
     kw = dict(axis=axis, mode=mode)
@@ -621,23 +652,32 @@ def _scatter_mul_jvp(primals, tangents, *, axis, mode):
         return [out], [Zero.like(out)]
     shape, dtype = get_aval(out).shape, get_aval(out).dtype
     zero, one = _scalar(0, dtype), _scalar(1, dtype)
+    ones = _broadcast_in_dim(one, shape, ())
     u_is_zero = _ew.eq(updates, zero)
-    u_safe = _ew.select_n(u_is_zero, updates, one)
-    prod_nonzero = scatter_mul_p.bind1(_broadcast_in_dim(one, shape, ()), u_safe, *indices, **kw)
-    zeros_at = scatter_add_p.bind1(_zeros(shape, np.int64),
-                                   _ew.convert_element_type(u_is_zero, np.int64), *indices, **kw)
+    u_nonzero = _ew.select_n(u_is_zero, updates, one)  # 1 in place of the zeros
+    u_zero = _ew.select_n(u_is_zero, one, updates)     # 1 in place of the nonzeros
+    p_nz = scatter_mul_p.bind1(ones, u_nonzero, *indices, **kw)
+    zp = scatter_mul_p.bind1(ones, u_zero, *indices, **kw)
     tangent = Zero.like(out)
     if type(t_operand) is not Zero:
-        factor = _ew.select_n(_ew.gt(zeros_at, _scalar(0, np.int64)), prod_nonzero, zero)
-        tangent = _ew.mul(t_operand, factor)
+        tangent = _ew.mul(t_operand, _ew.mul(p_nz, zp))
     if type(t_updates) is not Zero:
+        i64 = np.dtype(np.int64)
+        n_zero = scatter_add_p.bind1(_zeros(shape, i64), _ew.convert_element_type(u_is_zero, i64),
+                                     *indices, **kw)
+        z_sum = scatter_add_p.bind1(_zeros(shape, dtype), _ew.select_n(u_is_zero, zero, updates),
+                                    *indices, **kw)
         gkw = dict(axis=axis, **_gather_mode_for(mode))
-        p_j = gather_p.bind1(prod_nonzero, *indices, **gkw)
-        z_j = gather_p.bind1(zeros_at, *indices, **gkw)
-        others = _ew.select_n(
-            u_is_zero,
-            _ew.select_n(_ew.eq(z_j, _scalar(0, np.int64)), zero, _ew.div(p_j, u_safe)),
-            _ew.select_n(_ew.eq(z_j, _scalar(1, np.int64)), zero, p_j))
+        p_nz_j, zp_j, n_zero_j, z_sum_j = [gather_p.bind1(a, *indices, **gkw)
+                                           for a in (p_nz, zp, n_zero, z_sum)]
+        # u_j != 0: the nonzero others are p_nz / u_j, the zero others multiply in as zp.
+        others_if_nonzero = _ew.mul(_ew.div(p_nz_j, u_nonzero), zp_j)
+        # u_j == 0: no other zero (1), exactly one other (its value, z_sum - u_j), or more (0).
+        zero_others = _ew.select_n(
+            _ew.eq(n_zero_j, _scalar(1, i64)),
+            _ew.select_n(_ew.eq(n_zero_j, _scalar(2, i64)), zero, _ew.sub(z_sum_j, updates)),
+            one)
+        others = _ew.select_n(u_is_zero, others_if_nonzero, _ew.mul(p_nz_j, zero_others))
         coef = _ew.mul(gather_p.bind1(operand, *indices, **gkw), others)
         term = scatter_add_p.bind1(_zeros(shape, dtype), _ew.mul(coef, t_updates), *indices, **kw)
         tangent = add_tangents(tangent, term)
@@ -677,7 +717,8 @@ def _scatter_batch(prim):
         (operand, updates, *indices), (d_op, d_up, *didx) = args, dims
         size = axis_data.size
         if all(d is not_mapped for d in didx):
-            operand, updates = bdim_to_front(operand, d_op, size), bdim_to_front(updates, d_up, size)
+            operand = bdim_to_front(operand, d_op, size)
+            updates = bdim_to_front(updates, d_up, size)
             return [prim.bind1(operand, updates, *indices, axis=axis + 1, mode=mode)], [0]
         # Batched indices: each batch element scatters into its own slab of the operand,
         # addressed by an iota index for the batch axis (placed right before the indexed axes).
@@ -842,7 +883,8 @@ def _scatter_wrapper(prim, name, doc):
 scatter = _scatter_wrapper(
     scatter_p, "scatter",
     "``scatter(x, u, i, axis=0)``: ``x`` with ``x[i] = u``; out-of-range updates are dropped "
-    "(``mode='clip'`` clamps); which of several updates to one index wins is unspecified.")
+    "(``mode='clip'`` clamps). Of several updates to one index the last wins here (JAX leaves "
+    "it unspecified); derivatives flow to that update only.")
 scatter_add = _scatter_wrapper(
     scatter_add_p, "scatter_add",
     "``scatter_add(x, u, i, axis=0)``: ``x`` with ``u`` added at rows ``i`` (``np.add.at``); "
