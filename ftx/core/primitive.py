@@ -13,7 +13,11 @@ from ftx.core.errors import MissingRuleError
 # Rule kinds a transform may ask for. impl/abstract_eval are attributes of the
 # primitive (hot path); the rest are tables a transform reads.
 RULE_KINDS = ("impl", "abstract_eval", "jvp", "transpose", "batch")
-RULES: dict[str, dict["Primitive", object]] = {kind: {} for kind in RULE_KINDS[2:]}
+# Optional kinds, only for higher-order primitives (those carrying sub-jaxprs):
+# "partial_eval" splits one equation into a known and an unknown part.
+OPTIONAL_RULE_KINDS = ("partial_eval",)
+RULES: dict[str, dict["Primitive", object]] = {
+    kind: {} for kind in RULE_KINDS[2:] + OPTIONAL_RULE_KINDS}
 
 _PRIMITIVES: dict[str, "Primitive"] = {}
 
@@ -113,7 +117,8 @@ def rule_coverage() -> dict[str, dict[str, str]]:
             "impl": "yes" if prim.impl != prim._missing_impl else "missing",
             "abstract_eval": "yes" if prim.abstract_eval != prim._missing_abstract_eval else "missing",
         }
-        for kind, rules in RULES.items():
+        for kind in RULE_KINDS[2:]:
+            rules = RULES[kind]
             if prim in rules:
                 row[kind] = "yes"
             elif kind in prim.exemptions:

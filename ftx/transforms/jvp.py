@@ -129,3 +129,25 @@ def jvp(fun, primals, tangents, has_aux: bool = False):
         return primal_out, tangent_out, pytree.tree_unflatten(store.aux_tree, p_out[n:])
     return primal_out, tangent_out
 
+
+
+def jvp_jaxpr(jaxpr, nonzeros):
+    """The forward-mode jaxpr of ``jaxpr``, for higher-order primitives' jvp rules.
+
+    It takes the primals followed by the tangents of the inputs marked in
+    ``nonzeros`` and returns the primal outputs followed by every output's tangent.
+    """
+    from ftx.core.jaxpr import eval_jaxpr
+    from ftx.core.staging import trace_to_jaxpr
+    from ftx.lax._ad_rules import instantiate
+    avals = jaxpr.in_avals
+    n = len(avals)
+
+    def f(*args):
+        tangents = iter(args[n:])
+        ts = [next(tangents) if nz else Zero(a.to_tangent_aval()) for a, nz in zip(avals, nonzeros)]
+        p_out, t_out = jvp_flat(lambda *x: eval_jaxpr(jaxpr, *x), list(args[:n]), ts)
+        return list(p_out) + [instantiate(t, p) for t, p in zip(t_out, p_out)]
+
+    tangent_avals = [a.to_tangent_aval() for a, nz in zip(avals, nonzeros) if nz]
+    return trace_to_jaxpr(f, list(avals) + tangent_avals)

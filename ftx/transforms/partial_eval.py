@@ -16,6 +16,7 @@ import numpy as np
 from ftx.core import pytree
 from ftx.core.ad_util import Zero
 from ftx.core.jaxpr import Jaxpr
+from ftx.core.primitive import RULES
 from ftx.core.source_info import function_source_info
 from ftx.core.staging import JaxprTrace
 from ftx.core.trace import TraceDebugInfo, current_trace, set_current_trace
@@ -40,7 +41,52 @@ class PartialEvalTrace(JaxprTrace):
         if not any(self.owns(a) for a in args):
             with set_current_trace(self.parent):
                 return prim.bind(*args, **params)
+        rule = RULES["partial_eval"].get(prim)
+        if rule is not None:  # a higher-order primitive splits into known and unknown parts
+            return rule(self, args, **params)
         return super().process_primitive(prim, args, params)
+
+    def stage(self, prim, args, params):
+        """Record ``prim`` as an unknown equation (for partial_eval rules)."""
+        return JaxprTrace.process_primitive(self, prim, args, params)
+
+
+def partial_eval_jaxpr(jaxpr: Jaxpr, unknowns, instantiate=False):
+    """Split ``jaxpr`` by which inputs are ``unknowns``.
+
+    Returns ``(jaxpr_known, jaxpr_unknown, out_unknowns, num_res)``:
+    ``jaxpr_known`` takes the known inputs and returns the known outputs followed
+    by ``num_res`` residuals; ``jaxpr_unknown`` takes the residuals followed by
+    the unknown inputs and returns the unknown outputs. ``instantiate`` (a bool
+    or one per output) forces outputs to be unknown even if they could be known.
+    ``jaxpr_unknown`` has no constants; ``jaxpr_known`` keeps the constants its
+    known part computes with (those of ``jaxpr``).
+    """
+    from ftx.core.jaxpr import eval_jaxpr
+    from ftx.core.staging import trace_to_jaxpr
+    n_out = len(jaxpr.outvars)
+    inst = [instantiate] * n_out if isinstance(instantiate, bool) else list(instantiate)
+    known_avals = [v.aval for v, u in zip(jaxpr.invars, unknowns) if not u]
+    box = {}
+
+    def known_fun(*known_args):
+        pe = PartialEvalTrace(parent=current_trace())
+        it = iter(known_args)
+        args = [pe.new_arg(v.aval) if u else next(it) for v, u in zip(jaxpr.invars, unknowns)]
+        try:
+            with set_current_trace(pe):
+                outs = eval_jaxpr(jaxpr, *args)
+            out_unknowns = [pe.owns(o) or i for o, i in zip(outs, inst)]
+            unknown = pe.to_jaxpr([o for o, u in zip(outs, out_unknowns) if u])
+        finally:
+            pe.invalidate()
+        box["unknown"], box["out_unknowns"] = unknown, out_unknowns
+        residuals = list(unknown.consts)
+        box["num_res"] = len(residuals)
+        return [o for o, u in zip(outs, out_unknowns) if not u] + residuals
+
+    jaxpr_known = trace_to_jaxpr(known_fun, known_avals)
+    return jaxpr_known, box["unknown"].consts_as_inputs(), box["out_unknowns"], box["num_res"]
 
 
 class LinearizeResult:

@@ -111,3 +111,24 @@ def _cast_like(x, aval):
         from ftx.lax.shape import broadcast_in_dim
         return broadcast_in_dim(x, aval.shape, ())
     return x if not isinstance(x, (int, float)) else np.asarray(x, aval.dtype)
+
+
+def transpose_jaxpr(jaxpr: Jaxpr, linear):
+    """The transpose of ``jaxpr`` in the inputs marked ``linear``, for higher-order primitives.
+
+    The result takes the non-linear inputs followed by one cotangent per output
+    and returns one cotangent per linear input (zeros where none flows).
+    """
+    from ftx.core.staging import trace_to_jaxpr
+    nonlin_vars = [v for v, lin in zip(jaxpr.invars, linear) if not lin]
+    lin_vars = [v for v, lin in zip(jaxpr.invars, linear) if lin]
+    n_nonlin = len(nonlin_vars)
+
+    def f(*args):
+        closed = Jaxpr(list(jaxpr.constvars) + nonlin_vars, lin_vars, jaxpr.outvars, jaxpr.eqns,
+                       list(jaxpr.consts) + list(args[:n_nonlin]))
+        cts = backward_pass(closed, list(args[n_nonlin:]))
+        return [instantiate(ct) for ct in cts]
+
+    in_avals = [v.aval for v in nonlin_vars] + [a.to_tangent_aval() for a in jaxpr.out_avals]
+    return trace_to_jaxpr(f, in_avals)
