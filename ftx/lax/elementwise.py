@@ -656,3 +656,24 @@ def stop_gradient(x):
 
 def check_float(name: str, aval) -> None:
     check_kinds(name, aval, _inexact)
+
+
+__all__ = [
+    "exp_p", "exp2_p", "log_p", "log1p_p", "expm1_p", "sin_p", "cos_p", "tan_p", "asin_p",
+    "acos_p", "atan_p", "sinh_p", "cosh_p", "tanh_p", "asinh_p", "acosh_p", "atanh_p",
+    "sqrt_p", "cbrt_p", "rsqrt_p", "logistic_p", "erf_p", "erfc_p", "lgamma_p", "digamma_p",
+    "neg_p", "sign_p", "floor_p", "ceil_p", "is_finite_p", "abs_p", "real_p", "imag_p",
+    "conj_p", "not_p", "population_count_p", "RoundingMethod", "round_p", "integer_pow_p",
+    "add_p", "sub_p", "mul_p", "div_p", "rem_p", "pow_p", "max_p", "min_p", "atan2_p",
+    "nextafter_p", "and_p", "or_p", "xor_p", "shift_left_p", "shift_right_arithmetic_p",
+    "shift_right_logical_p", "eq_p", "ne_p", "lt_p", "le_p", "gt_p", "ge_p", "select_n_p",
+    "clamp_p", "convert_element_type_p", "stop_gradient_p", "exp", "exp2", "log", "log1p",
+    "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh",
+    "acosh", "atanh", "sqrt", "rsqrt", "cbrt", "logistic", "erf", "erfc", "lgamma", "digamma",
+    "neg", "sign", "floor", "ceil", "is_finite", "abs", "real", "imag", "conj", "bitwise_not",
+    "population_count", "add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2",
+    "nextafter", "bitwise_and", "bitwise_or", "bitwise_xor", "shift_left",
+    "shift_right_arithmetic", "shift_right_logical", "eq", "ne", "lt", "le", "gt", "ge",
+    "round", "integer_pow", "square", "select_n", "clamp", "convert_element_type",
+    "stop_gradient",
+]

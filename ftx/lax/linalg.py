@@ -6,14 +6,24 @@ output axes are, in JAX's order: batch axes, then the free axes of ``lhs``, then
 the free axes of ``rhs``. Operands share one dtype (ftx.numpy promotes first);
 ``preferred_element_type`` computes and returns another dtype (e.g. int8
 operands accumulated in int32).
+
+Transform rules (JAX's): ``dot_general`` is bilinear; the cotangent of each
+operand is a ``dot_general`` of the output cotangent with the other operand,
+transposed back into the operand's axis order. Under vmap, a batch axis on both
+operands becomes one more dot_general batch dimension; on one operand only it
+is just one more free axis of that operand.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ftx.core import dtypes
-from ftx.core.avals import ShapedArray
-from ftx.core.primitive import Primitive
+from ftx.core.ad_util import not_mapped
+from ftx.core.avals import ShapedArray, get_aval
+from ftx.core.primitive import Primitive, def_rule
+from ftx.lax import elementwise as ew, shape as sh
+from ftx.lax._ad_rules import defbilinear
+from ftx.lax._batch_rules import moveaxis
 from ftx.lax._shape_rules import describe
 
 __all__ = ["dot_general_p", "dot_general", "dot", "batch_matmul"]
@@ -85,9 +95,78 @@ def _dot_general_abstract_eval(lhs, rhs, *, dimension_numbers, preferred_element
     return [ShapedArray(shape, out_dtype)]
 
 
+def _ranges_like(*xs):
+    """Consecutive ranges with the lengths of ``xs``: ([0, 1], [2], [3, 4]) for lengths 2, 1, 2."""
+    start = 0
+    for x in xs:
+        yield tuple(range(start, start + len(x)))
+        start += len(x)
+
+
+def _dot_general_transpose_lhs(ct, x_aval, y, *, dimension_numbers, preferred_element_type,
+                               swap_ans=False):
+    (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
+    y_ndim = get_aval(y).ndim
+    x_kept = _free_axes(x_aval.ndim, x_contract, x_batch)
+    y_kept = _free_axes(y_ndim, y_contract, y_batch)
+    # Where the batch axes and y's free axes sit in the output (x's and y's swap for the rhs).
+    if swap_ans:
+        ans_batch, ans_y, _ = _ranges_like(x_batch, y_kept, x_kept)
+    else:
+        ans_batch, _, ans_y = _ranges_like(x_batch, x_kept, y_kept)
+    # Contracting ct's y-axes with y's free axes leaves: batch, x's free axes, and y's
+    # contracting axes in y's order, which pair with x's contracting axes.
+    dims = ((ans_y, y_kept), (ans_batch, tuple(y_batch)))
+    x_contract_sorted_by_y = [x_contract[i] for i in np.argsort(y_contract)]
+    out_axes = np.argsort(list(x_batch) + list(x_kept) + x_contract_sorted_by_y)
+    ct_dtype, y_dtype = get_aval(ct).dtype, get_aval(y).dtype
+    if y_dtype != ct_dtype:  # with preferred_element_type the cotangent is wider than y
+        y = ew.convert_element_type(y, ct_dtype)
+    x_bar = sh.transpose(dot_general_p.bind1(ct, y, dimension_numbers=dims,
+                                             preferred_element_type=None),
+                         tuple(int(i) for i in out_axes))
+    if get_aval(x_bar).dtype != x_aval.dtype:
+        x_bar = ew.convert_element_type(x_bar, x_aval.dtype)
+    return x_bar
+
+
+def _dot_general_transpose_rhs(ct, x, y_aval, *, dimension_numbers, preferred_element_type):
+    (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
+    swapped = ((y_contract, x_contract), (y_batch, x_batch))
+    return _dot_general_transpose_lhs(ct, y_aval, x, dimension_numbers=swapped,
+                                      preferred_element_type=preferred_element_type,
+                                      swap_ans=True)
+
+
+def _dot_general_batch(axis_data, args, dims, *, dimension_numbers, preferred_element_type):
+    (lhs, rhs), (ld, rd) = args, dims
+    (lc, rc), (lb, rb) = dimension_numbers
+    params = dict(preferred_element_type=preferred_element_type)
+    shift = lambda axes, d: tuple(a + 1 if a >= d else a for a in axes)  # noqa: E731
+    if ld is not not_mapped and rd is not not_mapped:
+        # Both batched: the batch axes pair up as a new leading dot_general batch dimension.
+        lhs, rhs = moveaxis(lhs, ld, 0), moveaxis(rhs, rd, 0)
+        dn = ((shift(lc, 0), shift(rc, 0)), ((0,) + shift(lb, 0), (0,) + shift(rb, 0)))
+        return [dot_general_p.bind1(lhs, rhs, dimension_numbers=dn, **params)], [0]
+    if ld is not not_mapped:
+        # A free axis of lhs: it lands among lhs's free axes, after the batch axes.
+        lc, lb = shift(lc, ld), shift(lb, ld)
+        free = _free_axes(get_aval(lhs).ndim, lc, lb)
+        out_dim = len(lb) + free.index(ld)
+    else:
+        rc, rb = shift(rc, rd), shift(rb, rd)
+        free = _free_axes(get_aval(rhs).ndim, rc, rb)
+        lhs_free = get_aval(lhs).ndim - len(lc) - len(lb)
+        out_dim = len(rb) + lhs_free + free.index(rd)
+    dn = ((lc, rc), (lb, rb))
+    return [dot_general_p.bind1(lhs, rhs, dimension_numbers=dn, **params)], [out_dim]
+
+
 dot_general_p = Primitive("dot_general")
 dot_general_p.def_impl(_dot_general_impl)
 dot_general_p.def_abstract_eval(_dot_general_abstract_eval)
+defbilinear(dot_general_p, _dot_general_transpose_lhs, _dot_general_transpose_rhs)
+def_rule("batch", dot_general_p, _dot_general_batch)
 
 
 # =========================================================================== user-facing lax API

@@ -6,14 +6,24 @@ non-negative ints, as in JAX, so a jaxpr prints ``reduce_sum[axes=(0,)]``.
 Reductions without an identity (max, min, argmax, argmin) reject empty reduced
 axes, as NumPy does. NaNs propagate through max/min, and argmax/argmin return
 the index of the first NaN, exactly like ``np.max``/``np.argmax``.
+
+Transform rules: ``reduce_sum`` is linear (its transpose broadcasts the
+cotangent back); ``reduce_max``/``reduce_min`` send the tangent of the extreme
+element, averaged over ties (as JAX); ``reduce_prod``'s tangent is formed by a
+pairwise product tree, so it never divides by the operand and is exact when
+elements are zero; the logical reductions and argmax/argmin have zero tangents.
+Every reduction batches by renumbering ``axes`` around the batch axis.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ftx.core import dtypes
-from ftx.core.avals import ShapedArray
-from ftx.core.primitive import Primitive
+from ftx.core.ad_util import Zero
+from ftx.core.avals import ShapedArray, get_aval
+from ftx.core.primitive import Primitive, def_rule
+from ftx.lax import elementwise as ew, shape as sh
+from ftx.lax._ad_rules import defjvp, deflinear, nondifferentiable
 from ftx.lax._shape_rules import canonical_axes, check_kinds
 
 __all__ = [
@@ -65,20 +75,97 @@ def _reduction(name: str, np_reduce, kinds: str, needs_nonempty: bool = False) -
 
     prim.def_impl(impl)
     prim.def_abstract_eval(abstract_eval)
+    def_rule("batch", prim, _reduction_batch(prim))
     return prim
 
 
-# --------------------------------------------------------------------------- reduce_sum / prod
+def _reduction_batch(prim):
+    """The batch axis is one more kept axis: renumber ``axes`` around it (also for argmax)."""
+    def rule(axis_data, args, dims, *, axes, **params):
+        (x,), (d,) = args, dims
+        # Logical axis a is physical axis a, or a + 1 from the batch axis on.
+        new_axes = tuple(a + 1 if a >= d else a for a in axes)
+        out_dim = d - sum(1 for a in axes if a < d)
+        return prim.bind(x, axes=new_axes, **params), [out_dim]
+    return rule
+
+
+def _kept_dims(ndim: int, axes) -> tuple:
+    return tuple(i for i in range(ndim) if i not in axes)
+
+
+def _expand_back(y, shape, axes):
+    """A reduced ``y`` broadcast back over the reduced ``axes`` to the operand's ``shape``."""
+    return sh.broadcast_in_dim(y, shape, _kept_dims(len(shape), axes))
+
+
+# --------------------------------------------------------------------------- reduce_sum
 # No bool: a sum of bools is a count, which needs a wider integer (ftx.numpy converts first).
+# Linear: the transpose spreads each output cotangent over the elements it summed.
 
 reduce_sum_p = _reduction("reduce_sum", np.add.reduce, "iufc")
+deflinear(reduce_sum_p, lambda cts, x, *, axes: [_expand_back(cts[0], x.aval.shape, axes)])
+
+# --------------------------------------------------------------------------- reduce_prod
+# d prod(x) = sum_i t_i * prod_{j != i} x_j. Dividing prod(x) by x_i fails at zeros, so
+# the tangent comes from a pairwise product tree over the reduced elements (JAX does the
+# same): each level multiplies pairs (a, ta), (b, tb) into (a b, ta b + a tb).
+
+
+def _reduce_prod_tangent(g, ans, x, *, axes):
+    shape = get_aval(x).shape
+    kept = _kept_dims(len(shape), axes)
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    kept_shape = tuple(shape[i] for i in kept)
+    if n == 0:  # an empty product is the constant 1
+        return Zero.like(ans)
+    # Reduced elements along a leading axis of length n; kept axes follow in order.
+    perm = tuple(axes) + kept
+    flat = (n,) + kept_shape
+    ys, ts = sh.reshape(sh.transpose(x, perm), flat), sh.reshape(sh.transpose(g, perm), flat)
+    while n > 1:
+        half = n // 2
+        y_lo, y_hi, y_rest = _split(ys, half)
+        t_lo, t_hi, t_rest = _split(ts, half)
+        ts = ew.add(ew.mul(t_lo, y_hi), ew.mul(y_lo, t_hi))
+        ys = ew.mul(y_lo, y_hi)
+        if y_rest is not None:  # an odd row out joins the next level unchanged
+            ys, ts = sh.concatenate([ys, y_rest], 0), sh.concatenate([ts, t_rest], 0)
+        n = half + (n % 2)
+    return sh.reshape(ts, kept_shape)
+
+
+def _split(x, half: int):
+    """Rows ``[:half]``, ``[half:2 half]`` and the odd last row (or None) of ``x``."""
+    n = get_aval(x).shape[0]
+    rest = n - 2 * half
+    zero = np.zeros((), get_aval(x).dtype)
+    ndim = get_aval(x).ndim
+    crop = lambda lo, hi: sh.pad(x, zero, [(-lo, hi - n, 0)] + [(0, 0, 0)] * (ndim - 1))  # noqa: E731
+    return crop(0, half), crop(half, 2 * half), (crop(2 * half, n) if rest else None)
+
+
 reduce_prod_p = _reduction("reduce_prod", np.multiply.reduce, "iufc")
+defjvp(reduce_prod_p, _reduce_prod_tangent)
 
 # --------------------------------------------------------------------------- reduce_max / min
 # np.maximum propagates NaN (np.fmax would skip it); bool max is logical or.
+# The tangent is that of the extreme element, averaged over ties (JAX's choice: it is the
+# derivative along the direction that moves all tied elements together).
+
+
+def _chooser_tangent(g, ans, x, *, axes):
+    shape = get_aval(x).shape
+    dtype = get_aval(g).dtype
+    at_extreme = ew.convert_element_type(ew.eq(x, _expand_back(ans, shape, axes)), dtype)
+    counts = reduce_sum(at_extreme, axes)
+    return ew.div(reduce_sum(ew.mul(g, at_extreme), axes), counts)
+
 
 reduce_max_p = _reduction("reduce_max", np.maximum.reduce, "biuf", needs_nonempty=True)
+defjvp(reduce_max_p, _chooser_tangent)
 reduce_min_p = _reduction("reduce_min", np.minimum.reduce, "biuf", needs_nonempty=True)
+defjvp(reduce_min_p, _chooser_tangent)
 
 # --------------------------------------------------------------------------- reduce_and / or / xor
 # Logical on bool, bitwise on integers (as jax.lax).
@@ -86,6 +173,8 @@ reduce_min_p = _reduction("reduce_min", np.minimum.reduce, "biuf", needs_nonempt
 reduce_and_p = _reduction("reduce_and", np.bitwise_and.reduce, "biu")
 reduce_or_p = _reduction("reduce_or", np.bitwise_or.reduce, "biu")
 reduce_xor_p = _reduction("reduce_xor", np.bitwise_xor.reduce, "biu")
+for _p in (reduce_and_p, reduce_or_p, reduce_xor_p):
+    nondifferentiable(_p, "it acts on bools and integers")
 
 # --------------------------------------------------------------------------- argmax / argmin
 # One axis (``axes=(k,)``, JAX's param name); the index of the first extreme
@@ -113,6 +202,8 @@ def _arg_reduction(name: str, np_arg) -> Primitive:
 
     prim.def_impl(impl)
     prim.def_abstract_eval(abstract_eval)
+    nondifferentiable(prim, "its output is an integer index")
+    def_rule("batch", prim, _reduction_batch(prim))
     return prim
 
 

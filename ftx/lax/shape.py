@@ -366,3 +366,10 @@ def broadcasted_iota(dtype, shape, dimension: int):
     """``broadcasted_iota(np.int32, (2, 3), 1)`` counts along axis 1."""
     return iota_p.bind1(dtype=dtypes.check_supported(dtype, "iota"), shape=_int_tuple(shape),
                         dimension=int(dimension))
+
+
+__all__ = [
+    "broadcast_in_dim_p", "reshape_p", "transpose_p", "squeeze_p", "rev_p", "concatenate_p",
+    "pad_p", "iota_p", "broadcast_in_dim", "broadcast", "reshape", "transpose", "squeeze",
+    "expand_dims", "rev", "concatenate", "pad", "iota", "broadcasted_iota",
+]

@@ -4,14 +4,21 @@
 ``d`` by ``k1`` then ``k2`` (lexicographically) and applies the same permutation
 to every operand, so sorting an ``iota`` alongside gives argsort. NaNs sort to
 the end, as in NumPy; ties keep their order when ``is_stable``.
+
+Transform rules (JAX's): the jvp sorts an ``iota`` along with the operands and
+permutes the tangents by it with a ``gather`` (whose transpose, a scatter-add,
+makes reverse mode work); under vmap the batch axis is one more axis of every
+operand.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ftx.core.ad_util import Zero
 from ftx.core.avals import ShapedArray, get_aval
-from ftx.core.primitive import Primitive
+from ftx.core.primitive import Primitive, def_rule
 from ftx.lax import elementwise as ew, shape as sh
+from ftx.lax._batch_rules import bdim_to_front
 from ftx.lax._shape_rules import canonical_axes, check_kinds, describe
 
 __all__ = ["sort_p", "sort", "sort_key_val", "top_k"]
@@ -45,9 +52,39 @@ def _sort_abstract_eval(*operands, dimension, is_stable, num_keys):
     return [ShapedArray(x.shape, x.dtype) for x in operands]
 
 
+def _index_dtype(size: int):
+    return np.dtype(np.int32) if size < np.iinfo(np.int32).max else np.dtype(np.int64)
+
+
+def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
+    from ftx.lax.slicing import gather
+    shape = get_aval(primals[0]).shape
+    iotas = [sh.broadcasted_iota(_index_dtype(n), shape, i) for i, n in enumerate(shape)]
+    # The iota is never a key, so sorting it alongside gives the permutation itself.
+    outs = sort_p.bind(*primals, iotas[dimension], dimension=dimension, is_stable=is_stable,
+                       num_keys=num_keys)
+    perm = outs[-1]
+    # out[..., i, ...] = t[..., perm[..., i, ...], ...]: index every axis, iotas elsewhere.
+    index = [perm if i == dimension else iota for i, iota in enumerate(iotas)]
+    tangents_out = [Zero.like(p) if type(t) is Zero else gather(t, *index, axis=0)
+                    for p, t in zip(outs, tangents)]
+    return outs[:-1], tangents_out
+
+
+def _sort_batch(axis_data, args, dims, *, dimension, is_stable, num_keys):
+    # Every operand needs the batch axis (they share one shape): put it first everywhere.
+    operands = [bdim_to_front(x, d, axis_data.size) for x, d in zip(args, dims)]
+    outs = sort_p.bind(*operands, dimension=dimension + 1, is_stable=is_stable,
+                       num_keys=num_keys)
+    return outs, [0] * len(outs)
+
+
 sort_p = Primitive("sort")
 sort_p.def_impl(_sort_impl)
 sort_p.def_abstract_eval(_sort_abstract_eval)
+def_rule("jvp", sort_p, _sort_jvp)
+sort_p.exempt("transpose", "not linear (its tangent is a gather, which transposes)")
+def_rule("batch", sort_p, _sort_batch)
 
 
 # =========================================================================== user-facing lax API
