@@ -7,9 +7,10 @@ NumPy does (``np.cumsum`` of int32 is int64).
 Transform rules: ``cumsum`` is linear (its transpose is the cumsum in the other
 direction). The others have jvp rules whose tangents are computed by a parallel
 prefix scan (``_prefix_scan``) over (value, tangent) pairs, as JAX differentiates
-its associative scans: exact at zeros for ``cumprod`` (no division), averaged
-over ties for ``cummax``/``cummin`` (as ``reduce_max``), and overflow-free for
-``cumlogsumexp``. All batch by moving ``axis`` past the batch axis.
+its associative scans (the primal outputs still come from the primitive). The
+tangents are exact at zeros for ``cumprod`` (no division), averaged over ties for
+``cummax``/``cummin`` (as ``reduce_max``), and overflow-free for ``cumlogsumexp``.
+All batch by moving ``axis`` past the batch axis.
 """
 from __future__ import annotations
 
@@ -61,28 +62,34 @@ def _cumulative_batch(prim):
     return rule
 
 
-def _shift(x, k: int, fill, axis: int, reverse: bool):
+def _shift(x, k: int, axis: int, reverse: bool):
     """``x`` moved ``k`` places along ``axis`` toward the end (the start when ``reverse``),
-    with ``fill`` in the vacated places."""
+    with zeros in the vacated places."""
     ndim = get_aval(x).ndim
     config = [(0, 0, 0)] * ndim
     config[axis] = (-k, k, 0) if reverse else (k, -k, 0)
-    return sh.pad(x, np.asarray(fill, get_aval(x).dtype), config)
+    return sh.pad(x, np.zeros((), get_aval(x).dtype), config)
 
 
-def _prefix_scan(combine, elems, identities, axis: int, reverse: bool):
-    """Inclusive scan of ``combine`` over tuples of arrays along ``axis`` (Hillis-Steele).
+def _prefix_scan(combine, elems, axis: int, reverse: bool):
+    """Inclusive scan of ``combine`` over lists of arrays along ``axis`` (Hillis-Steele).
 
-    After the step with offset k, position i holds the combination of the 2k
-    elements ending at i (the first ones combined with ``identities``), so log2(n)
-    steps of elementwise work give every prefix. ``combine(earlier, later)`` must be
-    associative, with ``identities`` its identity element.
+    After the step with offset k, position i holds the combination of the (up to)
+    2k elements ending at i, so log2(n) steps of elementwise work give every
+    prefix. ``combine(earlier, later)`` must be associative; positions with nothing
+    k places earlier keep their value, so no identity element is needed.
     """
-    n = get_aval(elems[0]).shape[axis]
+    shape = get_aval(elems[0]).shape
+    n = shape[axis]
+    index = sh.broadcasted_iota(np.int32 if n < 2**31 else np.int64, shape, axis)
+    if reverse:  # the scan starts at the end: count positions from there
+        index = sh.rev(index, (axis,))
     k = 1
     while k < n:
-        earlier = [_shift(e, k, i, axis, reverse) for e, i in zip(elems, identities)]
-        elems = combine(earlier, elems)
+        earlier = [_shift(e, k, axis, reverse) for e in elems]
+        combined = combine(earlier, elems)
+        has_earlier = ew.ge(index, np.asarray(k, get_aval(index).dtype))
+        elems = [ew.select_n(has_earlier, e, c) for e, c in zip(elems, combined)]
         k *= 2
     return elems
 
@@ -102,7 +109,7 @@ def _cumprod_tangent(g, ans, x, *, axis, reverse):
         (a, ta), (b, tb) = earlier, later
         return [ew.mul(a, b), ew.add(ew.mul(ta, b), ew.mul(a, tb))]
 
-    return _prefix_scan(combine, [x, g], [1, 0], axis, reverse)[1]
+    return _prefix_scan(combine, [x, g], axis, reverse)[1]
 
 
 cumprod_p = _cumulative("cumprod", np.multiply, "iufc")
@@ -121,17 +128,19 @@ def _chooser_tangent(is_max: bool):
 
         def combine(earlier, later):
             (a, sa, ca), (b, sb, cb) = earlier, later
-            # NaN wins, as in the primal: the NaN side is kept (the earlier one first).
+            # NaN wins, as in the primal (the earlier NaN when both are); otherwise a tie
+            # pools the two windows' tangent sums and counts.
             take_a = ew.bitwise_or(better(a, b), ew.ne(a, a))
             take_b = ew.bitwise_and(ew.bitwise_or(better(b, a), ew.ne(b, b)),
                                     ew.bitwise_not(take_a))
-            tie = ew.bitwise_not(ew.bitwise_or(take_a, take_b))
-            pick = lambda u, v, both: ew.select_n(take_a, ew.select_n(take_b, both, v), u)  # noqa: E731
+
+            def pick(u, v, tied):
+                return ew.select_n(take_a, ew.select_n(take_b, tied, v), u)
+
             return [pick(a, b, a), pick(sa, sb, ew.add(sa, sb)), pick(ca, cb, ew.add(ca, cb))]
 
         ones = sh.broadcast_in_dim(np.ones((), dtype), get_aval(x).shape, ())
-        lowest = -np.inf if is_max else np.inf
-        _, total, count = _prefix_scan(combine, [x, g, ones], [lowest, 0, 0], axis, reverse)
+        _, total, count = _prefix_scan(combine, [x, g, ones], axis, reverse)
         return ew.div(total, count)
     return tangent
 
@@ -144,23 +153,28 @@ defjvp(cummin_p, _chooser_tangent(False))
 # --------------------------------------------------------------------------- cumlogsumexp
 # logaddexp is the stable log(exp(a) + exp(b)), so the running value never overflows.
 # d out_i = sum_{j <= i} t_j exp(x_j - out_i): a softmax-weighted mean of the tangents.
-# Scan over (log-sum-exp v, weighted mean s) of windows: merging two windows weighs their
-# means by their shares of the total, logistic(va - vb) and logistic(vb - va), which lie
-# in [0, 1] and so never overflow.
+# Scan over (log-sum-exp v, weighted mean s, element count n) of windows: merging two
+# windows weighs their means by their shares of the total, logistic(va - vb) and
+# logistic(vb - va), which lie in [0, 1] and so never overflow. Where both windows are
+# all -inf the shares are their sizes (the limit of equal values), not inf - inf.
 
 
 def _cumlogsumexp_tangent(g, ans, x, *, axis, reverse):
-    def combine(earlier, later):
-        (va, sa), (vb, sb) = earlier, later
-        neg_inf = np.asarray(-np.inf, get_aval(va).dtype)
-        # Two empty windows (both -inf) would give inf - inf: compare them as equal.
-        both_empty = ew.bitwise_and(ew.eq(va, neg_inf), ew.eq(vb, neg_inf))
-        d = ew.select_n(both_empty, ew.sub(va, vb), np.zeros((), get_aval(va).dtype))
-        hi = ew.max(va, vb)
-        v = ew.add(hi, ew.log1p(ew.exp(ew.neg(ew.abs(d)))))
-        return [v, ew.add(ew.mul(sa, ew.logistic(d)), ew.mul(sb, ew.logistic(ew.neg(d))))]
+    dtype = get_aval(x).dtype
+    neg_inf = np.asarray(-np.inf, dtype)
 
-    return _prefix_scan(combine, [x, g], [-np.inf, 0], axis, reverse)[1]
+    def combine(earlier, later):
+        (va, sa, na), (vb, sb, nb) = earlier, later
+        empty = ew.bitwise_and(ew.eq(va, neg_inf), ew.eq(vb, neg_inf))
+        d = ew.select_n(empty, ew.sub(va, vb), np.zeros((), dtype))
+        n = ew.add(na, nb)
+        wa = ew.select_n(empty, ew.logistic(d), ew.div(na, n))
+        wb = ew.select_n(empty, ew.logistic(ew.neg(d)), ew.div(nb, n))
+        v = ew.add(ew.max(va, vb), ew.log1p(ew.exp(ew.neg(ew.abs(d)))))
+        return [v, ew.add(ew.mul(sa, wa), ew.mul(sb, wb)), n]
+
+    ones = sh.broadcast_in_dim(np.ones((), dtype), get_aval(x).shape, ())
+    return _prefix_scan(combine, [x, g, ones], axis, reverse)[1]
 
 
 cumlogsumexp_p = _cumulative("cumlogsumexp", np.logaddexp, "f")

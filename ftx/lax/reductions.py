@@ -140,9 +140,12 @@ def _split(x, half: int):
     n = get_aval(x).shape[0]
     rest = n - 2 * half
     zero = np.zeros((), get_aval(x).dtype)
-    ndim = get_aval(x).ndim
-    crop = lambda lo, hi: sh.pad(x, zero, [(-lo, hi - n, 0)] + [(0, 0, 0)] * (ndim - 1))  # noqa: E731
-    return crop(0, half), crop(half, 2 * half), (crop(2 * half, n) if rest else None)
+    others = [(0, 0, 0)] * (get_aval(x).ndim - 1)
+
+    def rows(lo, hi):  # negative padding crops
+        return sh.pad(x, zero, [(-lo, hi - n, 0)] + others)
+
+    return rows(0, half), rows(half, 2 * half), (rows(2 * half, n) if rest else None)
 
 
 reduce_prod_p = _reduction("reduce_prod", np.multiply.reduce, "iufc")
