@@ -9,7 +9,6 @@ import ftx.numpy as fnp
 from ftx import lax
 from ftx.core import (Jaxpr, JaxprEqn, JaxprTypeError, Literal, ShapedArray, Var, check_jaxpr,
                       current_trace, eval_jaxpr, rule_coverage)
-from ftx.core.primitive import Primitive
 
 
 def _tokens(text):
@@ -41,13 +40,11 @@ def test_typed_numpy_scalar_literal_shows_its_type():
 
 
 def test_sub_jaxprs_print_nested_and_are_checked():
+    from ftx.transforms.call import closed_call_p
     inner = ftx.make_jaxpr(lambda x: fnp.sin(x) + 1.0)(np.ones(3))
-    call_p = Primitive("test_call")
-    call_p.def_impl(lambda *args, jaxpr: eval_jaxpr(jaxpr, *args))
-    call_p.def_abstract_eval(lambda *avals, jaxpr: jaxpr.out_avals)
-    outer = ftx.make_jaxpr(lambda x: call_p.bind1(x * 2.0, jaxpr=inner))(np.ones(3))
+    outer = ftx.make_jaxpr(lambda x: closed_call_p.bind1(x * 2.0, jaxpr=inner))(np.ones(3))
     text = str(outer)
-    assert "test_call[jaxpr={ lambda ; " in text
+    assert "closed_call[jaxpr={ lambda ; " in text
     assert "sin" in text
     check_jaxpr(outer)
     np.testing.assert_allclose(eval_jaxpr(outer, np.arange(3.0))[0], np.sin(np.arange(3.0) * 2) + 1)

@@ -340,9 +340,38 @@ def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals, in_avals, nonzero
 
 def _custom_lin_batch(axis_data, args, dims, *, num_res, bwd, out_avals, in_avals, nonzero,
                       fwd_jvp):
-    raise NotImplementedError("vmap of the linear part of a custom_vjp function (custom_lin) is "
-                              "not supported; apply vmap outside the differentiation "
-                              "(vmap(grad(f)) works)")
+    # Batch every operand along axis 0 and run the user's rules under vmap.
+    from ftx.core.avals import ShapedArray
+    args = [bdim_to_front(a, d, axis_data.size) for a, d in zip(args, dims)]
+
+    def batched(avals):
+        return tuple(ShapedArray((axis_data.size,) + a.shape, a.dtype) for a in avals)
+
+    def batched_bwd(res, cts):
+        n = len(res)
+        return list(_vmap_all(lambda *rc: [_zeros_if_none(c, a) for c, a in zip(
+            bwd(list(rc[:n]), list(rc[n:])), in_avals)], axis_data)(*res, *cts))
+
+    batched_fwd_jvp = None
+    if fwd_jvp is not None:
+        def batched_fwd_jvp(res, tangents):
+            n = len(res)
+            return list(_vmap_all(lambda *rt: list(fwd_jvp(list(rt[:n]), list(rt[n:]))),
+                                  axis_data)(*res, *tangents))
+        batched_fwd_jvp = _Fn(batched_fwd_jvp, f"vmap({fwd_jvp.__name__})")
+
+    outs = custom_lin_p.bind(*args, num_res=num_res,
+                             bwd=_Fn(batched_bwd, f"vmap({bwd.__name__})"),
+                             out_avals=batched(out_avals), in_avals=batched(in_avals),
+                             nonzero=nonzero, fwd_jvp=batched_fwd_jvp)
+    return outs, [0] * len(outs)
+
+
+def _zeros_if_none(ct, aval):
+    if ct is None or type(ct) is Zero:
+        import numpy as np
+        return np.zeros(aval.shape, aval.dtype)
+    return ct
 
 
 custom_lin_p = Primitive("custom_lin")
