@@ -7,6 +7,8 @@ Python scalar (``weak_type``) so tracing promotes exactly like eager NumPy.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # The dtype of tangents/cotangents of integer and boolean values: an empty
@@ -60,6 +62,19 @@ def result_type(*dtypes_and_weak) -> tuple[np.dtype, bool]:
     the weak float64 (a Python float) does not widen the float32 array.
     The result is weak only if every input is weak.
     """
+    try:
+        return _result_type_cached(dtypes_and_weak)
+    except TypeError:  # an unhashable dtype-like: compute directly
+        return _result_type(dtypes_and_weak)
+
+
+@functools.lru_cache(maxsize=4096)
+def _result_type_cached(dtypes_and_weak):
+    # Tracing promotes on every operation; the answer depends only on the dtypes.
+    return _result_type(dtypes_and_weak)
+
+
+def _result_type(dtypes_and_weak):
     args = []
     all_weak = True
     for dtype, weak in dtypes_and_weak:

@@ -15,6 +15,8 @@ is just one more free axis of that operand.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ftx.core import dtypes
@@ -40,10 +42,12 @@ def _dot_general_impl(lhs, rhs, *, dimension_numbers, preferred_element_type):
     if preferred_element_type is not None:
         lhs = lhs.astype(preferred_element_type, copy=False)
         rhs = rhs.astype(preferred_element_type, copy=False)
+    if not lb and len(lc) == 1 and lc[0] == lhs.ndim - 1 and rc == (0,) and rhs.ndim <= 2:
+        return [np.dot(lhs, rhs)]  # the common matrix/vector product, straight to BLAS
     lf, rf = _free_axes(lhs.ndim, lc, lb), _free_axes(rhs.ndim, rc, rb)
     batch_shape = tuple(lhs.shape[i] for i in lb)
     lf_shape, rf_shape = tuple(lhs.shape[i] for i in lf), tuple(rhs.shape[i] for i in rf)
-    size = lambda dims: int(np.prod(dims, dtype=np.int64))  # noqa: E731
+    size = math.prod
     k = size([lhs.shape[i] for i in lc])
     # One batched matmul (BLAS for floats): (B, M, K) @ (B, K, N).
     lhs3 = lhs.transpose(lb + lf + lc).reshape(size(batch_shape), size(lf_shape), k)
@@ -61,9 +65,19 @@ def _check_dims(what: str, dims, ndim: int, lhs, rhs) -> None:
                          f"rhs {rhs.str_short()})")
 
 
+class _LazyShapes:
+    __slots__ = ("lhs", "rhs")
+
+    def __init__(self, lhs, rhs):
+        self.lhs, self.rhs = lhs, rhs
+
+    def __format__(self, spec):
+        return f"lhs {self.lhs.str_short()}, rhs {self.rhs.str_short()}"
+
+
 def _dot_general_abstract_eval(lhs, rhs, *, dimension_numbers, preferred_element_type):
     (lc, rc), (lb, rb) = dimension_numbers
-    shapes = f"lhs {lhs.str_short()}, rhs {rhs.str_short()}"
+    shapes = _LazyShapes(lhs, rhs)  # formatted only if an error message needs it
     if lhs.dtype != rhs.dtype:
         raise TypeError(f"dot_general: operand dtypes must match, got ({describe([lhs, rhs])}); "
                         "ftx.numpy promotes for you, or convert with "

@@ -88,12 +88,16 @@ def _matmul(name, a, b):
         raise ValueError(f"ftx.numpy.{name}: Input operand {0 if na == 0 else 1} does not have "
                          "enough dimensions (has 0, gufunc core with signature (n?,k),(k,m?)->"
                          "(n?,m?) requires 1)")
-    vec_a, vec_b = na == 1, nb == 1
-    if vec_a:
-        a, na = lax.reshape(a, (1,) + tuple(shape_of(a))), 2
-    if vec_b:
-        b, nb = lax.reshape(b, tuple(shape_of(b)) + (1,)), 2
     sa, sb = shape_of(a), shape_of(b)
+    if na == 1 or nb == 1:
+        # A vector operand needs no reshapes: contract it directly (NumPy's 1-d promotion).
+        kb = 0 if nb == 1 else nb - 2
+        if sa[-1] != sb[kb]:
+            raise ValueError(f"ftx.numpy.{name}: Input operand 1 has a mismatch in its core "
+                             f"dimension 0, with gufunc signature (n?,k),(k,m?)->(n?,m?) (size "
+                             f"{sb[kb]} is different from {sa[-1]}); shapes {tuple(sa)} and "
+                             f"{tuple(sb)}")
+        return _dot_general(a, b, ((na - 1,), (kb,)))
     if sa[-1] != sb[-2]:
         raise ValueError(f"ftx.numpy.{name}: Input operand 1 has a mismatch in its core dimension "
                          f"0, with gufunc signature (n?,k),(k,m?)->(n?,m?) (size {sb[-2]} is "
@@ -111,12 +115,6 @@ def _matmul(name, a, b):
         b = broadcast_to(b, batch + tuple(sb[-2:]), name)
         dims = tuple(range(len(batch)))
         out = _dot_general(a, b, ((len(batch) + 1,), (len(batch),)), (dims, dims))
-    if vec_a or vec_b:
-        shape = shape_of(out)
-        drop = {len(shape) - 2} if vec_a else set()
-        if vec_b:
-            drop.add(len(shape) - 1)
-        out = lax.reshape(out, tuple(d for i, d in enumerate(shape) if i not in drop))
     return out
 
 

@@ -13,6 +13,7 @@ import operator
 
 import numpy as np
 
+import ftx.numpy as fnp
 from ftx import lax
 from ftx.core import pytree
 from ftx.core.avals import get_aval
@@ -97,10 +98,11 @@ class KeyArray:
             raise IndexError(f"too many indices for a key array of shape {self.shape}: "
                              f"{used} were indexed")
         if any(i is Ellipsis for i in idx):
+            # Spelled out, so the ellipsis cannot reach the data's last axis (the two words
+            # of each key), which indexing leaves alone.
             at = next(n for n, i in enumerate(idx) if i is Ellipsis)
             idx = idx[:at] + (slice(None),) * (self.ndim - used) + idx[at + 1:]
-        # The data's last axis holds the two words of each key and is never indexed.
-        return KeyArray(self._data[idx + (slice(None),) * (self.ndim - used + 1)])
+        return KeyArray(self._data[idx])
 
     def reshape(self, *shape):
         """``keys.reshape(2, 3)``: the same keys in a new shape."""
@@ -122,18 +124,11 @@ class KeyArray:
     def __eq__(self, other):
         if not isinstance(other, KeyArray):
             return NotImplemented
-        a, b = self._data, other._data
-        if not isinstance(a, Tracer) and not isinstance(b, Tracer):
-            return np.all(np.asarray(a) == np.asarray(b), axis=-1)
-        import ftx.numpy as fnp
-        return fnp.all(fnp.equal(a, b), axis=-1)
+        return fnp.all(fnp.equal(self._data, other._data), axis=-1)
 
     def __ne__(self, other):
         eq = self.__eq__(other)
-        if eq is NotImplemented:
-            return eq
-        import ftx.numpy as fnp
-        return fnp.logical_not(eq)
+        return eq if eq is NotImplemented else fnp.logical_not(eq)
 
     __hash__ = None  # arrays are unhashable
 

@@ -30,18 +30,21 @@ class AxisData:
 
 
 class BatchTracer(Tracer):
-    __slots__ = ("val", "bdim")
+    __slots__ = ("val", "bdim", "_aval")
 
     def __init__(self, trace, val, bdim):
         self._trace, self.val, self.bdim = trace, val, bdim
+        self._aval = None
 
     @property
     def aval(self) -> ShapedArray:
-        aval = get_aval(self.val)
-        if self.bdim is not_mapped:
-            return aval
-        shape = aval.shape[:self.bdim] + aval.shape[self.bdim + 1:]
-        return ShapedArray(shape, aval.dtype, aval.weak_type)
+        if self._aval is None:
+            aval = get_aval(self.val)
+            if self.bdim is not not_mapped:
+                shape = aval.shape[:self.bdim] + aval.shape[self.bdim + 1:]
+                aval = ShapedArray(shape, aval.dtype, aval.weak_type)
+            self._aval = aval
+        return self._aval
 
     def __repr__(self):
         return f"BatchTracer(val={self.val!r}, batch_dim={self.bdim})"

@@ -18,14 +18,18 @@ from ftx.transforms._api_util import flatten_fun
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+    __slots__ = ("primal", "tangent", "_aval")
 
     def __init__(self, trace, primal, tangent):
         self._trace, self.primal, self.tangent = trace, primal, tangent
+        self._aval = None
 
     @property
     def aval(self) -> ShapedArray:
-        return get_aval(self.primal)
+        aval = self._aval
+        if aval is None:  # computed once: ftx.numpy asks for shapes and dtypes often
+            aval = self._aval = get_aval(self.primal)
+        return aval
 
     def __repr__(self):
         return f"JVPTracer(primal={_short(self.primal)}, tangent={_short(self.tangent)})"

@@ -20,7 +20,7 @@ import numpy as np
 from ftx.core import pytree
 from ftx.core.ad_util import Zero, is_undefined
 from ftx.core.avals import ShapedArray, get_aval
-from ftx.core.jaxpr import Jaxpr, eval_jaxpr
+from ftx.core.jaxpr import Jaxpr, Literal, eval_jaxpr
 from ftx.core.primitive import Primitive, def_rule
 from ftx.core.trace import Tracer, set_current_trace
 from ftx.lax._ad_rules import instantiate
@@ -169,13 +169,23 @@ def _scan_partial_eval(trace, args, *, jaxpr, num_consts, num_carry, length, rev
         jk, [False] * n_kc + [True] * (n_kk + n_kx), instantiate=[True] * n_kout + [False] * n_res)
     res_variant = variant[n_kout:]
     n_inv = res_variant.count(False)
+    n_loop_consts = len(inv_known.outvars) - n_inv
+    # A per-iteration residual that is just an x is not stacked again: the xs are passed on.
+    first_x = n_loop_consts + n_kk
+    x_pos = {v: i for i, v in enumerate(loop.invars[first_x:])}
+    res_vars = loop.outvars[n_kout:]
+    forwarded = [x_pos.get(v) if not isinstance(v, Literal) else None for v in res_vars]
+    loop = loop.replace(outvars=loop.outvars[:n_kout]
+                        + [v for v, f in zip(res_vars, forwarded) if f is None])
     with set_current_trace(trace.parent):
         before = eval_jaxpr(inv_known, *k_consts)
         inv_res, loop_consts = before[:n_inv], before[n_inv:]
         known_outs = scan_p.bind(*loop_consts, *k_init, *k_xs, jaxpr=loop,
                                  num_consts=len(loop_consts), num_carry=n_kk, length=length,
                                  reverse=reverse, unroll=unroll)
-    k_carry_out, k_ys, var_res = split(known_outs, n_kcarry_out, n_kout - n_kcarry_out)
+    k_carry_out, k_ys, stacked = split(known_outs, n_kcarry_out, n_kout - n_kcarry_out)
+    stacked = iter(stacked)
+    var_res = [next(stacked) if f is None else k_xs[f] for f in forwarded]
     # The unknown body takes (residuals, unknown consts, unknown carry, unknown xs): regroup
     # the residuals into loop-invariant ones (constants) and per-iteration ones (xs).
     u_consts = [a for a, u in zip(consts, const_uk) if u]
@@ -625,9 +635,11 @@ def fori_loop(lower, upper, body_fun, init_val, *, unroll=None):
 
     >>> ftx.lax.fori_loop(0, 5, lambda i, x: x + i, 0)     # 10
 
-    With concrete bounds (Python or NumPy ints) the loop is a ``scan`` of
-    ``upper - lower`` steps, so every transform, reverse mode included, works
-    through it. Traced bounds make it a ``while_loop`` (forward mode and vmap only).
+    With concrete bounds (Python or NumPy ints, or any value no enclosing
+    transform traces) the loop is a ``scan`` of ``upper - lower`` steps, so every
+    transform, reverse mode included, works through it. Traced bounds make it a
+    ``while_loop`` (forward mode and vmap only). With Python-int bounds the index
+    ``i`` is weakly typed, so ``x * i`` keeps ``x``'s dtype.
     """
     from ftx.core.dtypes import result_type
     from ftx.lax.elementwise import add
