@@ -8,8 +8,9 @@ Rows: NumPy (a Python loop forward, hand-written backpropagation through time fo
 gradient: the floor for any eager Python implementation); ftx.lax.scan (the body traced
 once, run by the reference interpreter); the same cell as an unrolled Python loop of
 ftx.numpy calls (ftx.grad then traces all steps); and, when installed, JAX without jit:
-jax.lax.scan called eagerly (JAX compiles the scan primitive itself, so its first call is
-slow; the timing is the steady state) and an op-by-op Python loop of jax.numpy calls.
+jax.lax.scan called eagerly (JAX traces the body and XLA-compiles the scan on every such
+call, since each call builds a new body function) and an op-by-op Python loop of jax.numpy
+calls.
 There is no jit column yet: ftx.jit does not exist.
 """
 from __future__ import annotations
@@ -145,7 +146,7 @@ def main():
         jax_grad_scan, jax_grad_loop = jax.grad(jax_scan_loss), jax.grad(jax_loop_loss)
         assert np.isclose(float(jax_scan_loss(jp, jxs, jh0)), ref_loss)
         rows += [
-            ("JAX lax.scan, no jit (scan compiled by JAX)",
+            ("JAX lax.scan, no jit (compiles on every call)",
              best_ms(block(lambda: jax_scan_loss(jp, jxs, jh0))),
              best_ms(block(lambda: jax_grad_scan(jp, jxs, jh0)))),
             ("JAX Python loop, op by op, no jit",

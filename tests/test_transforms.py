@@ -236,3 +236,53 @@ def test_check_grads_catches_a_wrong_rule():
 def test_numerical_jvp_helper_is_central_difference():
     out = numerical_jvp(lambda x: x ** 3, (np.float64(2.0),), (np.float64(1.0),), 1e-3)
     np.testing.assert_allclose(out, 12.0, rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- named axes
+
+def test_collectives_inside_vmap_match_numpy():
+    xs = np.array([1.0, 4.0, 2.0, 3.0])
+    np.testing.assert_allclose(ftx.vmap(lambda x: lax.psum(x, "i"), axis_name="i")(xs),
+                               np.full(4, xs.sum()))
+    np.testing.assert_allclose(ftx.vmap(lambda x: x - lax.pmean(x, "i"), axis_name="i")(xs),
+                               xs - xs.mean())
+    np.testing.assert_allclose(ftx.vmap(lambda x: lax.pmax(x, "i"), axis_name="i")(xs), 4.0)
+    np.testing.assert_allclose(ftx.vmap(lambda x: lax.pmin(x, "i"), axis_name="i")(xs), 1.0)
+    np.testing.assert_array_equal(ftx.vmap(lambda x: lax.axis_index("i"), axis_name="i")(xs),
+                                  np.arange(4))
+    gathered = ftx.vmap(lambda x: lax.all_gather(x, "i"), axis_name="i")(xs)
+    np.testing.assert_allclose(gathered, np.tile(xs, (4, 1)))
+
+
+def test_nested_vmaps_with_two_axis_names():
+    xs = np.arange(6.0).reshape(2, 3)
+    out = ftx.vmap(ftx.vmap(lambda x: lax.psum(x, "inner") + 10 * lax.psum(x, "outer"),
+                            axis_name="inner"), axis_name="outer")(xs)
+    expected = xs.sum(1, keepdims=True) + 10 * xs.sum(0, keepdims=True)
+    np.testing.assert_allclose(out, expected)
+
+
+def test_collectives_compose_with_grad():
+    xs = np.array([0.5, -1.0, 2.0])
+
+    def loss(w):  # sum over lanes of (w*x - mean(w*x))^2
+        centered = ftx.vmap(lambda x: w * x - lax.pmean(w * x, "i"), axis_name="i")(xs)
+        return fnp.sum(centered ** 2)
+
+    expected = 2 * w_grad_reference(xs)
+    np.testing.assert_allclose(ftx.grad(loss)(1.5), expected * 1.5, rtol=1e-10)
+    per_lane = ftx.vmap(ftx.grad(lambda w, x: w * lax.psum(x * w, "i")), in_axes=(None, 0),
+                        axis_name="i")(2.0, xs)
+    # As in JAX, psum transposes to psum: lane k gets d/dw_k of sum_i f_i, where
+    # f_i = w_i * psum_j(x_j w_j): S + x_k * sum_i w_i, with S = psum(x w) = 2 * sum(x).
+    np.testing.assert_allclose(per_lane, xs.sum() * 2.0 + xs * (3 * 2.0))
+
+
+def w_grad_reference(xs):
+    c = xs - xs.mean()
+    return np.sum(c * c)
+
+
+def test_unbound_axis_name_is_a_clear_error():
+    with pytest.raises(NameError, match="unbound axis name: 'j'"):
+        ftx.vmap(lambda x: lax.psum(x, "j"), axis_name="i")(np.ones(3))
