@@ -223,3 +223,31 @@ def test_function_without_jvp_or_backward_says_which_method_to_add():
 
     with pytest.raises(NotImplementedError, match="backward"):
         ftx.grad(NoBackward.apply)(1.0)
+
+
+def test_function_vmap_staticmethod_is_used_for_batching():
+    calls = []
+
+    class Cube(ftx.Function):
+        @staticmethod
+        def forward(x):
+            return x ** 3
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * g * x ** 2
+
+        @staticmethod
+        def vmap(info, in_dims, x):
+            calls.append((info.batch_size, in_dims))
+            return fnp.moveaxis(x, in_dims, 0) ** 3, 0
+
+    xs = np.arange(4.0)
+    np.testing.assert_allclose(ftx.vmap(Cube.apply)(xs), xs ** 3)
+    assert calls == [(4, 0)]
+    np.testing.assert_allclose(ftx.vmap(ftx.grad(Cube.apply))(xs), 3 * xs ** 2)

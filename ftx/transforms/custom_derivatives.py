@@ -225,16 +225,18 @@ SymbolicZero = Zero
 
 # =========================================================================== custom_vjp
 
-def _custom_vjp_call_impl(*args, call_jaxpr, fwd, bwd, num_consts, out_avals, fwd_jvp):
+def _custom_vjp_call_impl(*args, call_jaxpr, fwd, bwd, num_consts, out_avals, fwd_jvp,
+                          vmap_rule):
     return eval_jaxpr(call_jaxpr, *args)
 
 
-def _custom_vjp_call_abstract_eval(*avals, call_jaxpr, fwd, bwd, num_consts, out_avals, fwd_jvp):
+def _custom_vjp_call_abstract_eval(*avals, call_jaxpr, fwd, bwd, num_consts, out_avals, fwd_jvp,
+                                   vmap_rule):
     return call_jaxpr.out_avals
 
 
 def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts, out_avals,
-                         fwd_jvp):
+                         fwd_jvp, vmap_rule):
     if any(type(t) is not Zero for t in tangents[:num_consts]):
         raise NotImplementedError(
             "Detected differentiation of a custom_vjp function with respect to a value it closes "
@@ -252,9 +254,13 @@ def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts,
 
 
 def _custom_vjp_call_batch(axis_data, args, dims, *, call_jaxpr, fwd, bwd, num_consts, out_avals,
-                           fwd_jvp):
+                           fwd_jvp, vmap_rule):
     args = [bdim_to_front(a, d, axis_data.size) for a, d in zip(args, dims)]
-    batched_call = _vmap_all(lambda *a: eval_jaxpr(call_jaxpr, *a), axis_data)
+    if vmap_rule is not None:  # the user's own batching of the forward computation
+        def batched_call(*a):
+            return vmap_rule(axis_data.size, list(a[num_consts:]))
+    else:
+        batched_call = _vmap_all(lambda *a: eval_jaxpr(call_jaxpr, *a), axis_data)
     jaxpr, consts = _trace_closed(lambda *a: batched_call(*a), args, "vmap of a custom_vjp function")
 
     def batched_fwd(xs):
@@ -277,7 +283,7 @@ def _custom_vjp_call_batch(axis_data, args, dims, *, call_jaxpr, fwd, bwd, num_c
     outs = custom_vjp_call_p.bind(
         *consts, *args, call_jaxpr=jaxpr, fwd=_Fn(batched_fwd, f"vmap({fwd.__name__})"),
         bwd=_Fn(batched_bwd, f"vmap({bwd.__name__})"), num_consts=len(consts) + num_consts,
-        out_avals=tuple(jaxpr.out_avals), fwd_jvp=batched_fwd_jvp)
+        out_avals=tuple(jaxpr.out_avals), fwd_jvp=batched_fwd_jvp, vmap_rule=None)
     return outs, [0] * len(outs)
 
 
@@ -402,6 +408,29 @@ class custom_vjp:
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.fwd = self.bwd = None
         self.fwd_jvp = None  # an optional forward-mode rule (used by ftx.Function.jvp)
+        self.vmap_rule = None  # an optional batching rule (used by ftx.Function.vmap)
+
+    def _flat_vmap_rule(self, merge, in_tree, out_tree):
+        """The user's ``vmap(batch_size, in_dims, *args) -> (out, out_dims)`` on flat leaves,
+        with every input batched along axis 0 and every output moved to axis 0."""
+        if self.vmap_rule is None:
+            return None
+        user_rule, name = self.vmap_rule, self.__name__
+
+        def flat_rule(batch_size, xs):
+            args = merge(pytree.tree_unflatten(in_tree, xs))
+            in_dims = pytree.tree_map(lambda _: 0, args)
+            out, out_dims = user_rule(batch_size, in_dims, *args)
+            leaves, tree = pytree.tree_flatten(out)
+            if tree != out_tree:
+                raise TypeError(f"{name}.vmap must return (output, out_dims) with the output "
+                                f"structure {out_tree}; got {tree}")
+            dims = ([out_dims] * len(leaves) if isinstance(out_dims, int) or out_dims is None
+                    else pytree.tree_structure(out).flatten_up_to(out_dims))
+            from ftx.lax._batch_rules import bdim_to_front as _front
+            return [_front(x, d, batch_size) for x, d in zip(leaves, dims)]
+
+        return _Fn(flat_rule, f"{name}.vmap")
 
     def defvjp(self, fwd, bwd, symbolic_zeros: bool = False):
         """Set the forward (``fwd``) and backward (``bwd``) rules."""
@@ -464,7 +493,8 @@ class custom_vjp:
             *consts, *flat, call_jaxpr=jaxpr,
             fwd=_Fn(flat_fwd, getattr(user_fwd, "__name__", "fwd")),
             bwd=_Fn(flat_bwd, getattr(user_bwd, "__name__", "bwd")),
-            num_consts=len(consts), out_avals=tuple(jaxpr.out_avals), fwd_jvp=fwd_jvp)
+            num_consts=len(consts), out_avals=tuple(jaxpr.out_avals), fwd_jvp=fwd_jvp,
+            vmap_rule=self._flat_vmap_rule(merge, in_tree, out_tree))
         return pytree.tree_unflatten(out_tree, outs)
 
 
@@ -495,6 +525,15 @@ def _ctx_unflatten(names, values):
 pytree.register_pytree_node(FunctionCtx, _ctx_flatten, _ctx_unflatten)
 
 
+class VmapInfo:
+    """What ``Function.vmap(info, in_dims, *args)`` learns about the batch (as in torch.func)."""
+
+    __slots__ = ("batch_size", "randomness")
+
+    def __init__(self, batch_size: int, randomness: str = "error"):
+        self.batch_size, self.randomness = batch_size, randomness
+
+
 class Function:
     """torch.autograd.Function-style custom derivatives, built on custom_vjp.
 
@@ -513,8 +552,10 @@ class Function:
 
     Inputs may be pytrees. ``backward`` returns one gradient per input (a bare
     value when there is one input; ``None`` for no gradient). An optional
-    ``jvp(ctx, *tangents)`` staticmethod enables forward mode. Anything stored on
-    ``ctx`` must be arrays, pytrees of arrays or hashable Python values.
+    ``jvp(ctx, *tangents)`` staticmethod enables forward mode, and an optional
+    ``vmap(info, in_dims, *args) -> (output, out_dims)`` batches the forward computation
+    itself (``info.batch_size``; inputs arrive batched along ``in_dims``). Anything
+    stored on ``ctx`` must be arrays, pytrees of arrays or hashable Python values.
     """
 
     _custom = None
@@ -553,6 +594,9 @@ class Function:
 
         bwd.__name__ = f"{cls.__name__}.backward"
         custom.defvjp(fwd, bwd)
+        if "vmap" in cls.__dict__:
+            custom.vmap_rule = lambda batch_size, in_dims, *args: cls.vmap(
+                VmapInfo(batch_size), in_dims, *args)
         if "jvp" in cls.__dict__:
             def fwd_jvp(ctx, tangents):
                 return cls.jvp(ctx, *tangents)

@@ -8,10 +8,8 @@ of their rules transforms those sub-jaxprs and binds the primitive again, as
 the jaxpr-to-jaxpr helpers; ``ftx.lax`` re-exports the user functions.
 """
 from ftx.transforms.control_flow.associative_scan import associative_scan
-from ftx.transforms.control_flow.cond import cond, cond_p, switch
-from ftx.transforms.control_flow.loops import fori_loop, map, scan, scan_p, while_loop, while_p
+from ftx.transforms.control_flow.cond import cond, cond_p, switch  # noqa: F401
+from ftx.transforms.control_flow.loops import (fori_loop, map, scan, scan_p,  # noqa: F401
+                                              while_loop, while_p)
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map", "associative_scan"]
-
-# The primitives, for code that inspects jaxprs (not re-exported by ftx.lax).
-primitives = {"cond": cond_p, "scan": scan_p, "while": while_p}

@@ -49,10 +49,10 @@ class Traced:
     """A user function traced once: the jaxpr (constants as leading inputs), the constants
     (operands to pass first), and the flattened output's tree and types."""
 
-    __slots__ = ("jaxpr", "consts", "out_tree", "aux")
+    __slots__ = ("jaxpr", "consts", "out_tree")
 
-    def __init__(self, jaxpr, consts, out_tree, aux=None):
-        self.jaxpr, self.consts, self.out_tree, self.aux = jaxpr, consts, out_tree, aux
+    def __init__(self, jaxpr, consts, out_tree):
+        self.jaxpr, self.consts, self.out_tree = jaxpr, consts, out_tree
 
     @property
     def out_avals(self):
@@ -60,15 +60,16 @@ class Traced:
 
 
 def trace_fun(flat_fun, in_avals, what: str, fun) -> Traced:
-    """Trace ``flat_fun(*leaves) -> (out_leaves, out_tree, aux)`` on ``in_avals``."""
+    """Trace ``flat_fun(*leaves) -> (out_leaves, out_tree)`` on ``in_avals``; ``fun`` is the
+    user's function, named in messages."""
     box = {}
 
     def f(*leaves):
-        out_leaves, box["tree"], box["aux"] = flat_fun(*leaves)
+        out_leaves, box["tree"] = flat_fun(*leaves)
         return [as_operand(x) for x in out_leaves]
 
     jaxpr = trace_to_jaxpr(f, list(in_avals), TraceDebugInfo(what, fun_name(fun)))
-    return Traced(jaxpr.consts_as_inputs(), list(jaxpr.consts), box["tree"], box["aux"])
+    return Traced(jaxpr.consts_as_inputs(), list(jaxpr.consts), box["tree"])
 
 
 def leaf_labels(prefix: str, tree) -> list[str]:
@@ -281,14 +282,6 @@ def batch_jaxpr(jaxpr: Jaxpr, axis_data, in_dims, instantiate):
 
     out = trace_to_jaxpr(f, avals)
     return out, box["batched"]
-
-
-def tree_unflatten(tree, leaves):
-    return pytree.tree_unflatten(tree, leaves)
-
-
-def tree_flatten(tree):
-    return pytree.tree_flatten(tree)
 
 
 __all__ = []

@@ -172,7 +172,7 @@ def _bind_branches(what, index, funs, names, operands):
         def flat_fun(*leaves):
             out = f(*pytree.tree_unflatten(in_tree, leaves))
             out_leaves, out_tree = pytree.tree_flatten(out)
-            return out_leaves, out_tree, None
+            return out_leaves, out_tree
         return flat_fun
 
     traced = [trace_fun(flat_fun_of(f), in_avals, what, f) for f in funs]

@@ -493,7 +493,7 @@ def _trace_loop_body(what, fun, flat_fun, carry, extra_avals, labels, role="carr
     takes the type the body returns, then the body is traced again with strong types so the
     graph computes exactly what the eager interpreter will.
 
-    ``flat_fun(*carry_leaves, *extra) -> (carry_out_leaves, carry_out_tree, aux)``.
+    ``flat_fun(*carry_leaves, *extra) -> (out_leaves, out_tree)``.
     Returns (Traced, carry leaves, possibly cast). Leaves listed in ``keep_weak`` keep their
     weak type (the scan interpreter passes them as Python scalars).
     """
@@ -603,12 +603,12 @@ def while_loop(cond_fun, body_fun, init_val, *, max_steps=None):
         out = body_fun(pytree.tree_unflatten(init_tree, leaves))
         out_leaves, out_tree = pytree.tree_flatten(out)
         check_carry_tree("while_loop", body_fun, init_tree, out_tree)
-        return out_leaves, out_tree, None
+        return out_leaves, out_tree
 
     def flat_cond(*leaves):
         out = cond_fun(pytree.tree_unflatten(init_tree, leaves))
         out_leaves, out_tree = pytree.tree_flatten(out)
-        return out_leaves, out_tree, None
+        return out_leaves, out_tree
 
     body, init_flat = _trace_loop_body("while_loop", body_fun, flat_body, init_flat, [],
                                        leaf_labels("init_val", init_val))
@@ -661,7 +661,7 @@ def fori_loop(lower, upper, body_fun, init_val, *, unroll=None):
         i, val = leaves[0], pytree.tree_unflatten(init_tree, leaves[1:n + 1])
         out_leaves, out_tree = pytree.tree_flatten(body_fun(i, val))
         check_carry_tree("fori_loop", body_fun, init_tree, out_tree)
-        return [add(i, 1)] + list(out_leaves), None, None
+        return [add(i, 1)] + list(out_leaves), None
 
     if lo is not None and hi is not None:
         if unroll is not None:
@@ -683,7 +683,7 @@ def fori_loop(lower, upper, body_fun, init_val, *, unroll=None):
                                    labels)
 
     def flat_cond(i, *rest):
-        return [lt(i, upper)], None, None
+        return [lt(i, upper)], None
 
     cond = trace_fun(flat_cond, strong([get_aval(x) for x in carry]), "fori_loop", body_fun)
     outs = while_p.bind(*cond.consts, *body.consts, *carry, cond_jaxpr=cond.jaxpr,
