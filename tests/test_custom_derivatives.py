@@ -245,9 +245,9 @@ def test_function_vmap_staticmethod_is_used_for_batching():
         @staticmethod
         def vmap(info, in_dims, x):
             calls.append((info.batch_size, in_dims))
-            return fnp.moveaxis(x, in_dims, 0) ** 3, 0
+            return fnp.moveaxis(x, in_dims[0], 0) ** 3, 0  # in_dims: one entry per input
 
     xs = np.arange(4.0)
     np.testing.assert_allclose(ftx.vmap(Cube.apply)(xs), xs ** 3)
-    assert calls == [(4, 0)]
+    assert calls == [(4, (0,))]
     np.testing.assert_allclose(ftx.vmap(ftx.grad(Cube.apply))(xs), 3 * xs ** 2)

@@ -554,7 +554,7 @@ class Function:
     value when there is one input; ``None`` for no gradient). An optional
     ``jvp(ctx, *tangents)`` staticmethod enables forward mode, and an optional
     ``vmap(info, in_dims, *args) -> (output, out_dims)`` batches the forward computation
-    itself (``info.batch_size``; inputs arrive batched along ``in_dims``). Anything
+    itself (``info.batch_size``; ``in_dims`` has one entry per input, as in torch). Anything
     stored on ``ctx`` must be arrays, pytrees of arrays or hashable Python values.
     """
 

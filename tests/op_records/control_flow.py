@@ -17,7 +17,7 @@ from ftx import lax
 import ftx.numpy as fnp
 from ftx.transforms.control_flow import (associative_scan, cond, fori_loop, map as cf_map, scan,
                                          switch, while_loop)
-from tests.op_records import F32, F64, FLOAT, I32, I64, rec
+from tests.op_records import F32, FLOAT, I32, I64, rec
 
 RNG = np.random.default_rng(7)
 W = RNG.normal(size=(3, 3)) * 0.6

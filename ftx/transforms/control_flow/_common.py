@@ -22,7 +22,6 @@ from ftx.core.jaxpr import Jaxpr, Var, eval_jaxpr
 from ftx.core.source_info import function_source_info
 from ftx.core.staging import trace_to_jaxpr
 from ftx.core.trace import TraceDebugInfo, Tracer, current_trace, set_current_trace
-from ftx.lax._ad_rules import instantiate as _instantiate
 
 
 def fun_name(fun) -> str:

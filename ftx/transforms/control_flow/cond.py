@@ -12,7 +12,7 @@ import numpy as np
 
 from ftx.core import pytree
 from ftx.core.ad_util import Zero, is_undefined
-from ftx.core.avals import ShapedArray, get_aval
+from ftx.core.avals import get_aval
 from ftx.core.jaxpr import Jaxpr, Var, eval_jaxpr
 from ftx.core.primitive import Primitive, def_rule
 from ftx.core.trace import set_current_trace

@@ -26,7 +26,7 @@ from ftx.core.trace import Tracer, set_current_trace
 from ftx.lax._ad_rules import instantiate
 from ftx.transforms.control_flow._common import (
     as_operand, batch_jaxpr, carry_casts, cast_leaves, check_carry_tree, describe_types,
-    fun_name, is_float, jvp_jaxpr, leaf_labels, nonzero_tangent, permute, split, strong,
+    fun_name, jvp_jaxpr, leaf_labels, nonzero_tangent, permute, split, strong,
     tangent_zeros, trace_fun, with_unused_inputs, wrap)
 
 __all__ = ["scan", "while_loop", "fori_loop", "map", "scan_p", "while_p"]
@@ -566,7 +566,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         carry_leaves, carry_tree = pytree.tree_flatten(carry_out)
         check_carry_tree("scan", f, init_tree, carry_tree)
         y_leaves, y_tree = pytree.tree_flatten(y)
-        return list(carry_leaves) + list(y_leaves), y_tree, None
+        return list(carry_leaves) + list(y_leaves), y_tree
 
     traced, init_flat = _trace_loop_body("scan", f, flat_body, init_flat,
                                          [ShapedArray(a.shape[1:], a.dtype) for a in x_avals],
