@@ -52,3 +52,19 @@ from ftx.lax.parallel import (  # noqa: F401
 from ftx.lax.debugging import (  # noqa: F401
     debug_callback,
 )
+
+# Structured control flow (cond, scan, while_loop, ...) are higher-order primitives whose rules
+# transform sub-jaxprs, so they live with the transforms in ftx.transforms.control_flow. They are
+# part of the lax API, resolved on first use so that importing ftx.lax never imports the transforms.
+_CONTROL_FLOW = ("cond", "switch", "while_loop", "fori_loop", "scan", "map", "associative_scan")
+
+
+def __getattr__(name):
+    if name in _CONTROL_FLOW:
+        from ftx.transforms import control_flow
+        return getattr(control_flow, name)
+    raise AttributeError(f"module 'ftx.lax' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_CONTROL_FLOW))

@@ -1,19 +1,21 @@
-"""Floating-point kernels that reproduce JAX's (XLA's) results bit for bit, written with ftx.lax.
+"""Floating-point kernels that reproduce JAX's (XLA's CPU) results bit for bit, with ftx.lax.
 
-Two things make XLA's numbers differ from the obvious NumPy expression:
+Three things make XLA's numbers differ from the obvious NumPy expression:
 
-- XLA contracts ``a * b + c`` into one fused multiply-add (a single rounding),
-  on CPU and GPU alike. ``fma`` computes the same correctly rounded value:
-  for float16/float32 from the exact float64 product (with the one double
-  rounding tie it could get wrong repaired), for float64 with Dekker's
-  error-free product and Knuth's two-sum.
-- ``erf_inv`` and ``log1p`` are XLA's own approximations (Giles' polynomials for
-  erfinv; a Cephes rational for log1p near zero), not libm's. ``erf_inv`` and
-  ``log1p`` below are those algorithms, step for step, with the fused steps
-  fused. What remains different is XLA's vectorised ``log``, used by its
-  log1p for arguments of magnitude above sqrt(2) - 1; ftx uses NumPy's log
-  there, so about 0.6% of float32 and 0.003% of float64 normal samples
-  differ from JAX's, by at most 2 ulp.
+- XLA contracts ``a * b + c`` into one fused multiply-add (a single rounding).
+  ``fma`` computes the same correctly rounded value: for float16/float32 from
+  the exact float64 product, for float64 with Dekker's error-free product and
+  Knuth's two-sum.
+- ``erf_inv``, ``log1p`` and float32 ``erf`` are XLA's own approximations (Giles'
+  polynomials for erfinv, a Cephes rational for log1p near zero, a rational
+  minimax erf), not libm's; below are those algorithms step for step, fused
+  where XLA fuses.
+- XLA's float32 ``log`` is a Cephes polynomial after a frexp; ``log`` rebuilds it
+  exactly (the frexp without a bitcast, from an exact power-of-two scaling).
+  Its float64 ``log`` is glibc's, which NumPy's vectorised log (what
+  ``lax.log`` runs) matches in all but about 0.4% of arguments; that is the
+  one known source of differences (about 3 float64 normal samples in 100,000,
+  by 1 ulp).
 
 All of these are compositions of ftx.lax primitives, so they trace,
 differentiate and batch like anything else.
@@ -130,6 +132,109 @@ class _Horner:
         return p
 
 
+def _bits32(pattern: int):
+    """The float32 with this bit pattern (XLA's constants are given exactly so)."""
+    return np.array(pattern, np.uint32).view(_F32)
+
+
+def _frexp64(v):
+    """``(m, e)`` with ``v == m * 2**e``, ``0.5 <= m < 1``, for positive normal float64 ``v``.
+
+    ftx.lax has no bitcast, so the exponent comes from ``log`` and is then
+    corrected, and the scaling by ``2**-e`` (``exp2`` of an integer) is exact.
+    """
+    e = lax.add(lax.floor(lax.mul(lax.log(v), _c(1 / np.log(2), _F64))), _c(1.0, _F64))
+    m = lax.mul(v, lax.exp2(lax.neg(e)))
+    for too_big in (True, False):  # the estimate is off by at most one binade
+        wrong = lax.ge(m, _c(1.0, _F64)) if too_big else lax.lt(m, _c(0.5, _F64))
+        m = lax.select_n(wrong, m, lax.mul(m, _c(0.5 if too_big else 2.0, _F64)))
+        e = lax.select_n(wrong, e, lax.add(e, _c(1.0 if too_big else -1.0, _F64)))
+    return m, e
+
+
+# XLA's float32 log (Eigen's plog, after Cephes' logf): log(m * 2**e) with m in
+# [sqrt(1/2), sqrt(2)) as a polynomial in z = m - 1.
+_LOG32_P = [_bits32(b) for b in (0x3D9021BB, 0xBDEBD1B8, 0x3DEF251A, 0xBDFE5D4F, 0x3E11E9BF,
+                                 0xBE2AAE50, 0x3E4CCEAC, 0xBE7FFFFC, 0x3EAAAAAA)]
+_LOG32_Q1 = _bits32(0xB95E8083)  # -2.12194440e-4: log(2) = Q2 - Q1, split for exactness
+_LOG32_Q2 = _bits32(0x3F318000)  # 0.693359375
+_SQRT_HALF32 = _bits32(0x3F3504F3)
+
+
+def _log32(x):
+    f32 = _F32
+    # XLA clamps subnormals (and NaN) up to the smallest normal before its frexp.
+    v = lax.select_n(lax.gt(x, _c(np.finfo(f32).tiny, f32)), _c(np.finfo(f32).tiny, f32), x)
+    m64, e64 = _frexp64(lax.convert_element_type(v, _F64))
+    m = lax.convert_element_type(m64, f32)
+    e = lax.convert_element_type(e64, f32)
+    below = lax.lt(m, _SQRT_HALF32)
+    z = lax.add(lax.sub(m, _c(1.0, f32)), lax.select_n(below, _c(0.0, f32), m))
+    e = lax.sub(e, lax.select_n(below, _c(0.0, f32), _c(1.0, f32)))
+    z2 = lax.mul(z, z)
+    z3 = lax.mul(z2, z)
+
+    def fused(a, b, c):
+        return _fma_narrow(a, b, c, f32, exact_ties=False)
+
+    p = _LOG32_P
+    y1 = fused(fused(z, p[0], p[1]), z, p[2])
+    y2 = fused(fused(z, p[3], p[4]), z, p[5])
+    y3 = fused(fused(z, p[6], p[7]), z, p[8])
+    y = fused(fused(fused(y1, z3, y2), z3, y3), z3, lax.mul(_LOG32_Q1, e))
+    r = lax.add(fused(_c(-0.5, f32), z2, z), y)
+    r = fused(_LOG32_Q2, e, r)
+    r = lax.select_n(lax.gt(x, _c(0.0, f32)), _c(np.nan, f32), r)
+    r = lax.select_n(lax.eq(x, _c(0.0, f32)), r, _c(-np.inf, f32))
+    return lax.select_n(lax.eq(x, _c(np.inf, f32)), r, _c(np.inf, f32))
+
+
+def log(x):
+    """The natural log as XLA's CPU backend computes it (float16 through float32)."""
+    dtype = get_aval(x).dtype
+    if dtype == _F32:
+        return _log32(x)
+    if dtype.itemsize < 4:
+        return lax.convert_element_type(_log32(lax.convert_element_type(x, _F32)), dtype)
+    return lax.log(x)
+
+
+# XLA's float32 erf: x * P(x**2) / Q(x**2), and +-1 beyond |x| >= 3.8325.
+_ERF32_P = [_bits32(b) for b in (0x39702D51, 0x3B5F5DA2, 0x3D50B6EB, 0x3E3DA740, 0x3F906EBA)]
+_ERF32_Q = [_bits32(b) for b in (0xB3FD3906, 0x37C588DF, 0x3A856D28, 0x3C6687D4, 0x3DE34C21,
+                                 0x3EFEB44A, 0x3F800000)]
+_ERF32_SATURATED = _bits32(0x407547CB)
+
+
+def _erf32(x):
+    f32 = _F32
+    x2 = lax.mul(x, x)
+    horner = _Horner(x2, f32)
+    p = _ERF32_P[0]
+    for c in _ERF32_P[1:]:
+        p = horner.step(p, c)
+    q = _ERF32_Q[0]
+    for c in _ERF32_Q[1:]:
+        q = horner.step(q, c)
+    r = lax.div(lax.mul(x, p), q)
+    one = lax.select_n(lax.lt(x, _c(0.0, f32)), _c(1.0, f32), _c(-1.0, f32))
+    return lax.select_n(lax.ge(lax.abs(x), _ERF32_SATURATED), r, one)
+
+
+def erf(x):
+    """The error function as XLA computes it (float64: libm's erf, which ``lax.erf`` is)."""
+    dtype = get_aval(x).dtype
+    if dtype == _F32:
+        return _erf32(x)
+    if dtype.itemsize < 4:
+        return lax.convert_element_type(_erf32(lax.convert_element_type(x, _F32)), dtype)
+    if not get_aval(x).shape:
+        # lax.erf's NumPy impl mishandles rank-0 operands (np.frompyfunc returns a
+        # Python float for them), so scalars take a detour through shape (1,).
+        return lax.reshape(lax.erf(lax.reshape(x, (1,))), ())
+    return lax.erf(x)
+
+
 # XLA's log1p: a Cephes rational approximation for |x| < sqrt(2) - 1, log(1 + x) beyond.
 _LOG1P_NUMERATOR = (4.5270000862445199635215E-5, 4.9854102823193375972212E-1,
                     6.5787325942061044846969E0, 2.9911919328553073277375E1,
@@ -148,7 +253,7 @@ def log1p(x):
     small = lax.div(horner.poly(_LOG1P_NUMERATOR), horner.poly(_LOG1P_DENOMINATOR))
     small = lax.mul(lax.mul(x, x_squared), small)
     small = lax.add(x, fma(_c(-0.5, dtype), x_squared, small, dtype, exact_ties=False))
-    large = lax.log(lax.add(x, _c(1.0, dtype)))
+    large = log(lax.add(x, _c(1.0, dtype)))
     is_small = lax.lt(lax.abs(x), _c(0.41421356237309504880, dtype))
     return lax.select_n(is_small, large, small)
 

@@ -189,8 +189,10 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
     lower = _param(lower, dtype, shape, "truncated_normal", "lower")
     upper = _param(upper, dtype, shape, "truncated_normal", "upper")
     sqrt2 = _c(np.sqrt(2), dtype)
-    a = lax.erf(lax.div(lower, sqrt2))
-    b = lax.erf(lax.div(upper, sqrt2))
+    # XLA turns a division by a constant into a product with its reciprocal; so do we.
+    inv_sqrt2 = np.divide(_c(1.0, dtype), sqrt2)
+    a = _exact.erf(lax.mul(lower, inv_sqrt2))
+    b = _exact.erf(lax.mul(upper, inv_sqrt2))
     out = lax.mul(sqrt2, _exact.erf_inv(_uniform(data, shape, dtype, a, b)))
     # Rounding (or drawing exactly a) could reach a bound: clamp to the open interval.
     lo = lax.nextafter(lax.stop_gradient(lower), _c(np.inf, dtype))
@@ -229,7 +231,7 @@ def _gumbel(data, shape, dtype, mode):
     info = np.finfo(dtype)
     if mode == "low":
         u = _uniform(data, shape, dtype, _c(info.tiny, dtype), _c(1.0, dtype))
-        return lax.neg(lax.log(lax.neg(lax.log(u))))
+        return lax.neg(_exact.log(lax.neg(_exact.log(u))))
     u = _unit_floats(data, (2,) + shape, dtype)
     high = lax.index_in_dim(u, 0, 0, keepdims=False)
     low = lax.index_in_dim(u, 1, 0, keepdims=False)
@@ -237,7 +239,7 @@ def _gumbel(data, shape, dtype, mode):
     # twice as far into the tail.
     refined = lax.add(lax.add(high, lax.mul(_c(2.0 ** -info.nmant, dtype), low)), _c(info.tiny, dtype))
     x = lax.select_n(lax.ge(high, _c(0.5, dtype)), refined, high)
-    return lax.neg(lax.log(lax.neg(lax.log1p(lax.neg(x)))))
+    return lax.neg(_exact.log(lax.neg(_exact.log1p(lax.neg(x)))))
 
 
 def _gumbel_mode(mode, name: str) -> str:
@@ -465,7 +467,7 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0, mode=None):
             r = lax.mul(total, lax.sub(_c(1.0, pdtype), u))
             ind = lax.convert_element_type(fnp.searchsorted(cdf, r), _I64)
         else:
-            g = fnp.add(_gumbel(data, (n_inputs,), pdtype, _gumbel_mode(mode, "choice")), fnp.log(p))
+            g = fnp.add(_gumbel(data, (n_inputs,), pdtype, _gumbel_mode(mode, "choice")), _exact.log(p))
             ind = lax.convert_element_type(lax.top_k(g, n_draws)[1], _I64)
         result = ind if aval.ndim == 0 else lax.gather(arr, ind, axis=axis, mode="clip")
     out_shape = shape if aval.ndim == 0 else aval.shape[:axis] + shape + aval.shape[axis + 1:]

@@ -40,6 +40,14 @@ def as_operand(x):
     return np.asarray(x)
 
 
+def fresh_outputs(outs, avals, inputs):
+    """Eager outputs as arrays of their types, never the caller's own input arrays (a loop that
+    runs zero times, or a branch that returns its operand, would otherwise alias them)."""
+    ids = {id(x) for x in inputs}
+    return [np.array(o, a.dtype) if id(o) in ids else np.asarray(o, a.dtype)
+            for o, a in zip(outs, avals)]
+
+
 def strong(avals):
     return [a.strip_weak_type() for a in avals]
 
@@ -124,7 +132,7 @@ def cast_leaves(leaves, casts):
     return [x if c is None else convert_element_type(x, c) for x, c in zip(leaves, casts)]
 
 
-def join_branch_types(what: str, names, out_avals_per_branch, labels):
+def join_branch_types(what: str, names, funs, out_avals_per_branch, labels):
     """The common output types of the branches of a cond/switch (weak-typed outputs adopt the
     strong ones' dtype), or a TypeError naming the branches and showing both types."""
     joined = []
@@ -139,7 +147,8 @@ def join_branch_types(what: str, names, out_avals_per_branch, labels):
             raise TypeError(f"{what}: {names[0]} and {names[k]} must return the same types "
                             f"(shapes and dtypes), but {label} is {first.str_short()} from "
                             f"{names[0]} and {avals[k].str_short()} from {names[k]} "
-                            f"({_mismatch(first, avals[k])})")
+                            f"({_mismatch(first, avals[k])}); {names[0]} is "
+                            f"{fun_name(funs[0])}, {names[k]} is {fun_name(funs[k])}")
         if strong_dtypes:
             dtype = strong_dtypes.pop()
         else:
@@ -157,11 +166,10 @@ def permute(jaxpr: Jaxpr, in_order=None, out_order=None) -> Jaxpr:
     return Jaxpr(jaxpr.constvars, invars, outvars, jaxpr.eqns, jaxpr.consts, jaxpr.debug_info)
 
 
-def with_unused_inputs(jaxpr: Jaxpr, before=(), after=()) -> Jaxpr:
-    """``jaxpr`` taking extra inputs of the given avals (ignored) before and after its own."""
-    return Jaxpr(jaxpr.constvars, [Var(a) for a in before] + jaxpr.invars
-                 + [Var(a) for a in after], jaxpr.outvars, jaxpr.eqns, jaxpr.consts,
-                 jaxpr.debug_info)
+def with_unused_inputs(jaxpr: Jaxpr, avals) -> Jaxpr:
+    """``jaxpr`` taking extra inputs of the given avals, ignored, after its own."""
+    return Jaxpr(jaxpr.constvars, jaxpr.invars + [Var(a) for a in avals], jaxpr.outvars,
+                 jaxpr.eqns, jaxpr.consts, jaxpr.debug_info)
 
 
 def wrap(fun, in_avals) -> Jaxpr:

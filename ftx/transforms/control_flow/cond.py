@@ -18,7 +18,7 @@ from ftx.core.primitive import Primitive, def_rule
 from ftx.core.trace import set_current_trace
 from ftx.lax._ad_rules import instantiate
 from ftx.transforms.control_flow._common import (
-    as_operand, batch_jaxpr, describe_types, fun_name, join_branch_types, jvp_jaxpr,
+    as_operand, batch_jaxpr, describe_types, fresh_outputs, fun_name, join_branch_types, jvp_jaxpr,
     leaf_labels, nonzero_tangent, strong, trace_fun, wrap, zeros)
 
 __all__ = ["cond", "switch", "cond_p"]
@@ -27,7 +27,7 @@ __all__ = ["cond", "switch", "cond_p"]
 def _cond_impl(index, *operands, branches):
     branch = branches[int(np.clip(index, 0, len(branches) - 1))]
     outs = eval_jaxpr(branch, *operands)
-    return [np.asarray(o, a.dtype) for o, a in zip(outs, branches[0].out_avals)]
+    return fresh_outputs(outs, branches[0].out_avals, operands)
 
 
 def _same(a, b) -> bool:
@@ -184,7 +184,7 @@ def _bind_branches(what, index, funs, names, operands):
                             f"{first.out_tree} and {name} ({fun_name(f)}) returns {t.out_tree}")
     labels = leaf_labels("output", pytree.tree_unflatten(first.out_tree,
                                                          list(range(first.out_tree.num_leaves))))
-    joined = join_branch_types(what, names, [t.out_avals for t in traced], labels)
+    joined = join_branch_types(what, names, funs, [t.out_avals for t in traced], labels)
     n_consts = [len(t.consts) for t in traced]
     all_consts = [c for t in traced for c in t.consts]
     const_avals = [a for t in traced for a in t.jaxpr.in_avals[:len(t.consts)]]

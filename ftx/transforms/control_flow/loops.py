@@ -1,4 +1,4 @@
-"""Loops: the ``scan`` and ``while`` primitives, and ``scan``, ``while_loop``, ``fori_loop``, ``map``.
+"""Loops: the ``scan`` and ``while`` primitives; ``scan``, ``while_loop``, ``fori_loop``, ``map``.
 
 ``scan_p`` operands are ``consts, init, xs``; its param ``jaxpr`` maps
 ``consts, carry, x`` to ``carry, y`` and runs ``length`` times (backwards with
@@ -26,7 +26,7 @@ from ftx.core.trace import Tracer, set_current_trace
 from ftx.lax._ad_rules import instantiate
 from ftx.transforms.control_flow._common import (
     as_operand, batch_jaxpr, carry_casts, cast_leaves, check_carry_tree, describe_types,
-    fun_name, jvp_jaxpr, leaf_labels, nonzero_tangent, permute, split, strong,
+    fresh_outputs, fun_name, jvp_jaxpr, leaf_labels, nonzero_tangent, permute, split, strong,
     tangent_zeros, trace_fun, with_unused_inputs, wrap)
 
 __all__ = ["scan", "while_loop", "fori_loop", "map", "scan_p", "while_p"]
@@ -66,7 +66,7 @@ def _scan_impl(*args, jaxpr, num_consts, num_carry, length, reverse, unroll):
             carry[j] = np.asarray(carry[j]).item()
         for y, o in zip(ys, outs[num_carry:]):
             y[i] = o
-    return [np.asarray(c, a.dtype) for c, a in zip(carry, out_avals)] + ys
+    return fresh_outputs(carry, out_avals, args) + ys
 
 
 def _scan_abstract_eval(*avals, jaxpr, num_consts, num_carry, length, reverse, unroll):
@@ -124,9 +124,9 @@ def _scan_jvp(primals, tangents, *, jaxpr, num_consts, num_carry, length, revers
     outs = scan_p.bind(*operands, jaxpr=body, num_consts=nc + n_ct, num_carry=nk + n_kt,
                        length=length, reverse=reverse, unroll=unroll)
     carry_out, carry_t, ys, ys_t = split(outs, nk, n_kt, n_ys)
-    carry_t, ys_t = iter(carry_t), iter(ys_t)
-    return carry_out + ys, ([next(carry_t) if z else Zero.like(p) for p, z in zip(carry_out, carry_nz)]
-                            + [next(ys_t) if z else Zero.like(p) for p, z in zip(ys, ys_nz)])
+    tangents_it = iter(carry_t + ys_t)
+    return carry_out + ys, [next(tangents_it) if z else Zero.like(p)
+                            for p, z in zip(carry_out + ys, carry_nz + ys_nz)]
 
 
 def _tangent_operand(t, primal):
@@ -293,7 +293,7 @@ def _while_impl(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_s
                                                                   *carry)[0]:
         carry = eval_jaxpr(body_jaxpr, *body_consts, *carry)
         steps += 1
-    return [np.asarray(c, a.dtype) for c, a in zip(carry, body_jaxpr.out_avals)]
+    return fresh_outputs(carry, body_jaxpr.out_avals, args)
 
 
 def _while_abstract_eval(*avals, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_steps):
@@ -333,7 +333,7 @@ def _while_jvp(primals, tangents, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_
     body = permute(body, b + bt + k + kt)
     tangent_avals = [a.strip_weak_type().to_tangent_aval()
                      for a, z in zip(body_jaxpr.out_avals, carry_nz) if z]
-    cond = with_unused_inputs(cond_jaxpr, after=tangent_avals)
+    cond = with_unused_inputs(cond_jaxpr, tangent_avals)
     cconsts, bconsts, init = split(primals, ncc, nbc)
     _, t_bconsts, t_init = split(tangents, ncc, nbc)
     outs = while_p.bind(*cconsts, *bconsts, *[t for t, z in zip(t_bconsts, bconst_nz) if z],
@@ -377,6 +377,7 @@ def _while_partial_eval(trace, args, *, cond_jaxpr, body_jaxpr, cond_nconsts, bo
     # The known parts without their residual outputs: the cond's predicate, the body's carry.
     cond_known = ck.replace(outvars=ck.outvars[:1])
     body_known = jk.replace(outvars=jk.outvars[:n_known])
+
     def known(xs, uk):
         return [a for a, u in zip(xs, uk) if not u]
 
