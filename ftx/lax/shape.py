@@ -10,7 +10,7 @@ import builtins
 import numpy as np
 
 from ftx.core import dtypes
-from ftx.core.ad_util import Zero, is_undefined
+from ftx.core.ad_util import is_undefined
 from ftx.core.avals import ShapedArray, get_aval
 from ftx.core.primitive import Primitive, def_rule
 from ftx.lax._ad_rules import deflinear

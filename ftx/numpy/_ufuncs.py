@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ftx import lax
-from ftx.core import dtypes
-from ftx.numpy._core import (asarray, cast, dtype_of, eager_numpy, is_tracer, promote_args,
+from ftx.numpy._core import (asarray, cast, dtype_of, eager_numpy, promote_args,
                              promote_args_inexact, promote_shapes, result_type, shape_of)
 
 __all__ = [

@@ -249,19 +249,21 @@ def _chunked(flat_fun, flat, dims, size, chunk_size, axis_name, out_dims_fn, fun
 __all__ = ["vmap", "BatchTrace", "BatchTracer", "AxisData"]
 
 
+def batched_aval(aval, dim, size: int):
+    """``aval`` with a batch axis of ``size`` inserted at ``dim`` (None: unchanged)."""
+    if dim is None:
+        return aval
+    shape = list(aval.shape)
+    shape.insert(dim, size)
+    return ShapedArray(tuple(shape), aval.dtype, aval.weak_type)
+
+
 def batch_jaxpr(jaxpr, axis_data: AxisData, in_dims):
     """The batched version of ``jaxpr`` (inputs batched at ``in_dims``, None for unbatched);
     every output is batched along axis 0. For higher-order primitives' batching rules."""
     from ftx.core.jaxpr import eval_jaxpr
     from ftx.core.staging import trace_to_jaxpr
-    avals = []
-    for a, d in zip(jaxpr.in_avals, in_dims):
-        if d is None:
-            avals.append(a)
-        else:
-            shape = list(a.shape)
-            shape.insert(d, axis_data.size)
-            avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type))
+    avals = [batched_aval(a, d, axis_data.size) for a, d in zip(jaxpr.in_avals, in_dims)]
 
     def f(*args):
         return batch_flat(lambda *a: eval_jaxpr(jaxpr, *a), list(args), list(in_dims), axis_data,

@@ -76,6 +76,32 @@ def _split_nondiff(args, nondiff_argnums):
     return diff, merge, tuple(nondiff[i] for i in sorted(nondiff))
 
 
+def _trace_custom(custom, args, what):
+    """Split off ``nondiff_argnums``, flatten the rest and trace the decorated function.
+
+    Returns (diff_args, merge, nondiff_args, flat_args, in_tree, jaxpr, consts, out_tree).
+    """
+    diff, merge, nondiff = _split_nondiff(args, custom.nondiff_argnums)
+    flat, in_tree = pytree.tree_flatten(diff)
+    store = {}
+    fun = _flat_fun(lambda *d: custom.fun(*merge(d)), in_tree, store)
+    jaxpr, consts = _trace_closed(fun, flat, what)
+    return diff, merge, nondiff, flat, in_tree, jaxpr, consts, store["tree"]
+
+
+def _batched_fwd_jvp(fwd_jvp, axis_data):
+    """The user's forward rule (``fwd_jvp(res, tangents)``) under vmap, or None if absent."""
+    if fwd_jvp is None:
+        return None
+
+    def batched(res, tangents):
+        n = len(res)
+        return list(_vmap_all(lambda *rt: list(fwd_jvp(list(rt[:n]), list(rt[n:]))),
+                              axis_data)(*res, *tangents))
+
+    return _Fn(batched, f"vmap({fwd_jvp.__name__})")
+
+
 def _vmap_all(fun, axis_data):
     """vmap of ``fun`` over axis 0 of every argument."""
     from ftx.transforms.batching import vmap
@@ -189,12 +215,8 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {self.__name__} using "
                                  "defjvp.")
-        diff, merge, nondiff = _split_nondiff(args, self.nondiff_argnums)
-        flat, in_tree = pytree.tree_flatten(diff)
-        store = {}
-        fun = _flat_fun(lambda *d: self.fun(*merge(d)), in_tree, store)
-        jaxpr, consts = _trace_closed(fun, flat, "custom_jvp")
-        out_tree = store["tree"]
+        diff, merge, nondiff, flat, in_tree, jaxpr, consts, out_tree = _trace_custom(
+            self, args, "custom_jvp")
         user_jvp, symbolic = self.jvp, self.symbolic_zeros
 
         def flat_jvp(primals, tangents):
@@ -272,13 +294,7 @@ def _custom_vjp_call_batch(axis_data, args, dims, *, call_jaxpr, fwd, bwd, num_c
         return list(_vmap_all(lambda *rc: list(bwd(list(rc[:n]), list(rc[n:]))), axis_data)(
             *res, *cts))
 
-    batched_fwd_jvp = None
-    if fwd_jvp is not None:
-        def batched_fwd_jvp(res, tangents):
-            n = len(res)
-            return list(_vmap_all(lambda *rt: list(fwd_jvp(list(rt[:n]), list(rt[n:]))),
-                                  axis_data)(*res, *tangents))
-        batched_fwd_jvp = _Fn(batched_fwd_jvp, f"vmap({fwd_jvp.__name__})")
+    batched_fwd_jvp = _batched_fwd_jvp(fwd_jvp, axis_data)
 
     outs = custom_vjp_call_p.bind(
         *consts, *args, call_jaxpr=jaxpr, fwd=_Fn(batched_fwd, f"vmap({fwd.__name__})"),
@@ -358,13 +374,7 @@ def _custom_lin_batch(axis_data, args, dims, *, num_res, bwd, out_avals, in_aval
         return list(_vmap_all(lambda *rc: [_zeros_if_none(c, a) for c, a in zip(
             bwd(list(rc[:n]), list(rc[n:])), in_avals)], axis_data)(*res, *cts))
 
-    batched_fwd_jvp = None
-    if fwd_jvp is not None:
-        def batched_fwd_jvp(res, tangents):
-            n = len(res)
-            return list(_vmap_all(lambda *rt: list(fwd_jvp(list(rt[:n]), list(rt[n:]))),
-                                  axis_data)(*res, *tangents))
-        batched_fwd_jvp = _Fn(batched_fwd_jvp, f"vmap({fwd_jvp.__name__})")
+    batched_fwd_jvp = _batched_fwd_jvp(fwd_jvp, axis_data)
 
     outs = custom_lin_p.bind(*args, num_res=num_res,
                              bwd=_Fn(batched_bwd, f"vmap({bwd.__name__})"),
@@ -442,12 +452,8 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {self.__name__} using "
                                  "defvjp.")
-        diff, merge, nondiff = _split_nondiff(args, self.nondiff_argnums)
-        flat, in_tree = pytree.tree_flatten(diff)
-        store = {}
-        fun = _flat_fun(lambda *d: self.fun(*merge(d)), in_tree, store)
-        jaxpr, consts = _trace_closed(fun, flat, "custom_vjp")
-        out_tree = store["tree"]
+        diff, merge, nondiff, flat, in_tree, jaxpr, consts, out_tree = _trace_custom(
+            self, args, "custom_vjp")
         user_fwd, user_bwd, name = self.fwd, self.bwd, self.__name__
         res_store = {}
 

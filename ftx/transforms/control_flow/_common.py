@@ -255,16 +255,9 @@ def batch_jaxpr(jaxpr: Jaxpr, axis_data, in_dims, instantiate):
     ``instantiate``, broadcast if need be) carry the batch axis first; the
     others are unbatched.
     """
-    from ftx.transforms.batching import BatchTrace, BatchTracer
+    from ftx.transforms.batching import BatchTrace, BatchTracer, batched_aval
     from ftx.lax._batch_rules import bdim_to_front
-    avals = []
-    for a, d in zip(jaxpr.in_avals, in_dims):
-        if d is None:
-            avals.append(a)
-        else:
-            shape = list(a.shape)
-            shape.insert(d, axis_data.size)
-            avals.append(ShapedArray(tuple(shape), a.dtype, a.weak_type))
+    avals = [batched_aval(a, d, axis_data.size) for a, d in zip(jaxpr.in_avals, in_dims)]
     box = {}
 
     def f(*args):
