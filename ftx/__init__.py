@@ -28,5 +28,6 @@ __all__ = [
 ]
 
 from ftx.transforms.custom_derivatives import Function, custom_jvp, custom_vjp  # noqa: E402
+from ftx.transforms.jit import RetraceError, jit, no_retrace  # noqa: E402
 
-__all__ += ["Function", "custom_jvp", "custom_vjp"]
+__all__ += ["Function", "custom_jvp", "custom_vjp", "jit", "no_retrace", "RetraceError"]

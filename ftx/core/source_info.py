@@ -53,6 +53,8 @@ def current_source_info() -> SourceInfo | None:
 
 def function_source_info(fun) -> str:
     """``'loss at train.py:12'`` for a Python function; its repr otherwise."""
+    while getattr(fun, "__wrapped__", None) is not None:  # name what the user wrote, not a wrapper
+        fun = fun.__wrapped__
     name = getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or repr(fun)
     code = getattr(fun, "__code__", None)
     if code is None:

@@ -13,9 +13,9 @@ Three things make XLA's numbers differ from the obvious NumPy expression:
 - XLA's float32 ``log`` is a Cephes polynomial after a frexp; ``log`` rebuilds it
   exactly (the frexp without a bitcast, from an exact power-of-two scaling).
   Its float64 ``log`` is glibc's, which NumPy's vectorised log (what
-  ``lax.log`` runs) matches in all but about 0.4% of arguments; that is the
-  one known source of differences (about 3 float64 normal samples in 100,000,
-  by 1 ulp).
+  ``lax.log`` runs) matches in all but about 0.4% of arguments (by 1 ulp);
+  that is the one known source of differences (fewer than 1 in 10,000
+  float64 normal samples, by at most a few ulp).
 
 All of these are compositions of ftx.lax primitives, so they trace,
 differentiate and batch like anything else.
@@ -48,7 +48,7 @@ def _two_sum(a, b):
     return s, lax.add(lax.sub(a, lax.sub(s, bb)), lax.sub(b, bb))
 
 
-def split64(a):
+def _split64(a):
     """Veltkamp's split of float64 ``a`` into ``hi + lo`` with 26-bit halves (exact)."""
     t = lax.mul(_SPLITTER, a)
     hi = lax.sub(t, lax.sub(t, a))
@@ -58,12 +58,13 @@ def split64(a):
 def _fma64(a, b, c, b_split=None):
     """``a * b + c`` in float64 with a single rounding (error-free transformations).
 
-    Exact up to a rounding tie hidden below 2**-104 relative, which no sample
-    reaches in practice. ``b_split`` reuses ``split64(b)`` across Horner steps.
+    Correctly rounded unless the exact result lies within about 2**-105 (relative)
+    of a rounding boundary, which no sample reaches in practice. ``b_split``
+    reuses ``_split64(b)`` across Horner steps.
     """
     p = lax.mul(a, b)
-    a_hi, a_lo = split64(a)
-    b_hi, b_lo = b_split if b_split is not None else split64(b)
+    a_hi, a_lo = _split64(a)
+    b_hi, b_lo = b_split if b_split is not None else _split64(b)
     err = lax.add(lax.add(lax.add(lax.sub(lax.mul(a_hi, b_hi), p), lax.mul(a_hi, b_lo)),
                           lax.mul(a_lo, b_hi)), lax.mul(a_lo, b_lo))
     s, t = _two_sum(p, c)
@@ -115,7 +116,7 @@ class _Horner:
     def __init__(self, x, dtype):
         self.dtype = np.dtype(dtype)
         if self.dtype == _F64:
-            self.x, self.x_split = x, split64(x)
+            self.x, self.x_split = x, _split64(x)
         else:
             self.x, self.x_split = _f64(x), None
 
@@ -337,7 +338,7 @@ def _erf_inv64(x):
 
 
 def erf_inv(x):
-    """The inverse error function on (-1, 1), +-inf at +-1 (XLA's algorithm; float16 via float32)."""
+    """The inverse error function, +-inf at +-1 (XLA's algorithm; float16 through float32)."""
     dtype = get_aval(x).dtype
     if dtype == _F64:
         out = _erf_inv64(x)

@@ -18,6 +18,7 @@ from ftx import lax
 from ftx.core import pytree
 from ftx.core.avals import get_aval
 from ftx.core.trace import Tracer
+from ftx.numpy import _indexing
 from ftx.random import _threefry
 
 _U32 = np.dtype(np.uint32)
@@ -55,7 +56,7 @@ class KeyArray:
     """
 
     __slots__ = ("_data",)
-    __array_priority__ = 1001  # NumPy must not try to treat keys as numbers
+    __array_ufunc__ = None  # keys are not numbers: NumPy's operators and ufuncs refuse them
 
     def __init__(self, data):
         # No checks: pytree unflattening builds keys around arbitrary leaves (tracers,
@@ -102,7 +103,8 @@ class KeyArray:
             # of each key), which indexing leaves alone.
             at = next(n for n, i in enumerate(idx) if i is Ellipsis)
             idx = idx[:at] + (slice(None),) * (self.ndim - used) + idx[at + 1:]
-        return KeyArray(self._data[idx])
+        # getitem also takes traced indices into NumPy data (keys[i] inside vmap).
+        return KeyArray(_indexing.getitem(self._data, idx))
 
     def reshape(self, *shape):
         """``keys.reshape(2, 3)``: the same keys in a new shape."""
@@ -156,17 +158,11 @@ def _index_rank(i) -> int:
     return 1
 
 
-pytree.register_pytree_node(KeyArray, lambda k: ((k._data,), None), lambda _, data: KeyArray(data[0]))
+pytree.register_pytree_node(KeyArray, lambda keys: ((keys._data,), None),
+                            lambda _, children: KeyArray(children[0]))
 
 
 # --------------------------------------------------------------------------- reading keys
-
-
-def _describe(x) -> str:
-    try:
-        return get_aval(x).str_short()
-    except TypeError:
-        return type(x).__name__
 
 
 def key_and_kind(keys, name: str, allow_batched: bool = False):
@@ -239,13 +235,13 @@ def PRNGKey(seed):  # noqa: N802 - JAX's name
 
 
 def key_data(keys):
-    """The ``uint32[*keys.shape, 2]`` data of a key array: ``key_data(random.key(42))`` is ``[0, 42]``."""
+    """The ``uint32[*keys.shape, 2]`` data of keys: ``key_data(random.key(42))`` is ``[0, 42]``."""
     data, _ = key_and_kind(keys, "key_data", allow_batched=True)
     return data
 
 
 def wrap_key_data(key_bits_array):
-    """A typed key array around ``uint32[..., 2]`` key data: ``wrap_key_data(np.array([0, 42], np.uint32))``."""
+    """Typed keys around ``uint32[..., 2]`` data: ``wrap_key_data(np.array([0, 42], np.uint32))``."""
     data = key_bits_array
     if isinstance(data, KeyArray):
         raise TypeError("wrap_key_data: the argument is already a key array")

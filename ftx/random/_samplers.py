@@ -56,9 +56,9 @@ def _check_shape(name: str, shape: tuple, *param_shapes) -> None:
 
 def _float_dtype(dtype, name: str, kinds: str = "f") -> np.dtype:
     dtype = _F64 if dtype is None else np.dtype(dtype)
-    if dtype.kind not in kinds:
+    if dtype.kind not in kinds or np.finfo(dtype).bits not in (16, 32, 64):
         what = "a float or complex" if "c" in kinds else "a float"
-        raise ValueError(f"{name}: dtype must be {what} dtype, got {dtype}")
+        raise ValueError(f"{name}: dtype must be {what} dtype of 16, 32 or 64 bits, got {dtype}")
     return dtype
 
 
@@ -73,9 +73,14 @@ def _param(x, dtype, shape, name: str, what: str):
     x = _array(x, f"{name} ({what})")
     if get_aval(x).dtype != dtype:
         x = lax.convert_element_type(x, dtype)
+    _check_shape(name, shape, get_aval(x).shape)
+    return _full(x, shape)
+
+
+def _full(x, shape):
+    """``x`` broadcast to ``shape`` unless it is a scalar (elementwise primitives take those)."""
     x_shape = get_aval(x).shape
-    _check_shape(name, shape, x_shape)
-    return _broadcast_to(x, shape, name) if x_shape and x_shape != shape else x
+    return _broadcast_to(x, shape, "ftx.random") if x_shape and x_shape != shape else x
 
 
 def _equals(x, value) -> bool:
@@ -153,10 +158,9 @@ def _normal_real(data, shape, dtype):
 def normal(key, shape=(), dtype=None):
     """Standard normal samples: ``normal(key, (3,), np.float32)`` (default float64).
 
-    ``sqrt(2) * erfinv(u)`` for ``u`` uniform in (-1, 1), as JAX computes it; equal
-    to ``jax.random.normal`` except for about 0.6% of float32 (0.003% of float64)
-    samples, which differ by at most 2 ulp (XLA's own ``log`` approximation; see
-    ``ftx.random._exact``). Complex dtypes give ``(re + i im) / sqrt(2)``.
+    ``sqrt(2) * erfinv(u)`` for ``u`` uniform in (-1, 1), with XLA's own erfinv, so
+    equal to ``jax.random.normal`` (float64: but for fewer than 1 sample in 10,000,
+    by a few ulp; see ``ftx.random._exact``). Complex dtypes give ``(re + i im) / sqrt(2)``.
     """
     data, _ = key_and_kind(key, "normal")
     dtype = _float_dtype(dtype, "normal", "fc")
@@ -172,7 +176,7 @@ def normal(key, shape=(), dtype=None):
 
 
 def truncated_normal(key, lower, upper, shape=None, dtype=None):
-    """Standard normal samples conditioned on ``lower < x < upper``: ``truncated_normal(key, -2., 2., (5,))``.
+    """Normal samples conditioned on ``lower < x < upper``: ``truncated_normal(key, -2., 2., (5,))``.
 
     ``shape`` defaults to the broadcast shape of the bounds; samples lie in the
     open interval (JAX's algorithm: inverse CDF of a uniform between the bounds' CDFs).
@@ -204,7 +208,7 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
 
 
 def bernoulli(key, p=0.5, shape=None, mode="low"):
-    """Booleans that are True with probability ``p``: ``bernoulli(key, 0.9, x.shape)`` (a dropout mask).
+    """Booleans, True with probability ``p``: ``bernoulli(key, 0.9, x.shape)`` (a dropout mask).
 
     ``p`` must be floating (a Python float is float64); ``shape`` defaults to
     ``p``'s. ``mode='high'`` uses twice the bits, for tiny ``p``.
@@ -222,7 +226,8 @@ def bernoulli(key, p=0.5, shape=None, mode="low"):
     if mode == "high":
         u = _unit_floats(data, (2,) + shape, dtype)
         u1 = lax.index_in_dim(u, 0, 0, keepdims=False)
-        u2 = lax.mul(lax.index_in_dim(u, 1, 0, keepdims=False), _c(2.0 ** -np.finfo(dtype).nmant, dtype))
+        resolution = _c(2.0 ** -np.finfo(dtype).nmant, dtype)
+        u2 = lax.mul(lax.index_in_dim(u, 1, 0, keepdims=False), resolution)
         return as_output(lax.lt(u2, lax.sub(p, u1)))
     return as_output(lax.lt(_unit_floats(data, shape, dtype), p))
 
@@ -237,7 +242,8 @@ def _gumbel(data, shape, dtype, mode):
     low = lax.index_in_dim(u, 1, 0, keepdims=False)
     # Below 1/2, the second draw refines the first so that -log(-log1p(-x)) reaches
     # twice as far into the tail.
-    refined = lax.add(lax.add(high, lax.mul(_c(2.0 ** -info.nmant, dtype), low)), _c(info.tiny, dtype))
+    refined = lax.add(high, lax.mul(_c(2.0 ** -info.nmant, dtype), low))
+    refined = lax.add(refined, _c(info.tiny, dtype))
     x = lax.select_n(lax.ge(high, _c(0.5, dtype)), refined, high)
     return lax.neg(_exact.log(lax.neg(_exact.log1p(lax.neg(x)))))
 
@@ -250,7 +256,7 @@ def _gumbel_mode(mode, name: str) -> str:
 
 
 def gumbel(key, shape=(), dtype=None, mode=None):
-    """Standard Gumbel samples ``-log(-log(u))``: ``gumbel(key, (3,))``; ``mode='high'`` for the far tail."""
+    """Standard Gumbel samples ``-log(-log(u))``: ``gumbel(key, (3,))``; ``mode='high'`` reaches further."""
     data, _ = key_and_kind(key, "gumbel")
     dtype = _float_dtype(dtype, "gumbel")
     return as_output(_gumbel(data, _shape(shape, "gumbel"), dtype, _gumbel_mode(mode, "gumbel")))
@@ -328,13 +334,10 @@ def _randint(data, shape, minval, maxval, dtype):
     nbits = np.iinfo(dtype).bits
     udtype = _UINT[nbits]
     dtype_max = _clip_convert(_c(np.iinfo(dtype).max, dtype), get_aval(maxval).dtype)
-    maxval_out_of_range = lax.gt(maxval, dtype_max)
-    minval = _clip_convert(minval, dtype)
-    maxval = _clip_convert(maxval, dtype)
-    if get_aval(maxval_out_of_range).shape not in ((), shape):
-        maxval_out_of_range = _broadcast_to(maxval_out_of_range, shape, "randint")
-    minval = _broadcast_to(minval, shape, "randint") if get_aval(minval).shape not in ((), shape) else minval
-    maxval = _broadcast_to(maxval, shape, "randint") if get_aval(maxval).shape not in ((), shape) else maxval
+    # maxval = 256 for uint8 means "up to 255 inclusive": the span grows by one below.
+    maxval_out_of_range = _full(lax.gt(maxval, dtype_max), shape)
+    minval = _full(_clip_convert(minval, dtype), shape)
+    maxval = _full(_clip_convert(maxval, dtype), shape)
     # Twice the bits of the dtype, combined modulo the span, keep the modulo bias small.
     k1, k2 = _two_keys(data)
     higher = random_bits(k1, nbits, shape)
@@ -368,7 +371,8 @@ def randint(key, shape, minval, maxval, dtype=None):
         i32 = np.dtype(np.int32)
         minval = lax.clamp(_c(info.min, i32), _to_int32(minval), _c(info.max, i32))
         maxval = lax.clamp(_c(info.min, i32), _to_int32(maxval), _c(info.max + 1, i32))
-        return as_output(lax.convert_element_type(_randint(data, shape, minval, maxval, i32), dtype))
+        drawn = _randint(data, shape, minval, maxval, i32)
+        return as_output(lax.convert_element_type(drawn, dtype))
     return as_output(_randint(data, shape, minval, maxval, dtype))
 
 
@@ -398,7 +402,7 @@ def _static_int(x, what: str, name: str) -> int:
 
 
 def permutation(key, x, axis=0, independent=False):
-    """A shuffled copy of ``x`` along ``axis``, or of ``arange(x)`` for an int: ``permutation(key, 10)``.
+    """``x`` shuffled along ``axis``, or ``arange(x)`` for an int: ``permutation(key, 10)``.
 
     With ``independent=True`` every slice along ``axis`` is shuffled on its own.
     """
@@ -467,7 +471,8 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0, mode=None):
             r = lax.mul(total, lax.sub(_c(1.0, pdtype), u))
             ind = lax.convert_element_type(fnp.searchsorted(cdf, r), _I64)
         else:
-            g = fnp.add(_gumbel(data, (n_inputs,), pdtype, _gumbel_mode(mode, "choice")), _exact.log(p))
+            noise = _gumbel(data, (n_inputs,), pdtype, _gumbel_mode(mode, "choice"))
+            g = fnp.add(noise, _exact.log(p))
             ind = lax.convert_element_type(lax.top_k(g, n_draws)[1], _I64)
         result = ind if aval.ndim == 0 else lax.gather(arr, ind, axis=axis, mode="clip")
     out_shape = shape if aval.ndim == 0 else aval.shape[:axis] + shape + aval.shape[axis + 1:]

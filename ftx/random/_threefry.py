@@ -50,7 +50,9 @@ def threefry2x32(k1, k2, x1, x2):
     """
     k1, k2, x1, x2 = (_u32(x) if isinstance(x, int) else x for x in (k1, k2, x1, x2))
     ks = (k1, k2, lax.bitwise_xor(lax.bitwise_xor(k1, k2), _u32(_PARITY)))
-    x1, x2 = lax.add(x1, ks[0]), lax.add(x2, ks[1])
+    # The high counter word is a literal zero for every counter ftx.random makes.
+    zero_x1 = isinstance(x1, np.ndarray) and x1.shape == () and x1 == 0
+    x1, x2 = (ks[0] if zero_x1 else lax.add(x1, ks[0])), lax.add(x2, ks[1])
     for i in range(5):
         for r in _ROTATIONS[i % 2]:
             x1 = lax.add(x1, x2)
@@ -83,7 +85,8 @@ def key_words(data):
 def _stack_words(y1, y2, shape):
     """Two uint32 arrays of ``shape`` as one ``uint32[*shape, 2]``."""
     shape = tuple(shape)
-    return lax.concatenate([lax.reshape(y1, shape + (1,)), lax.reshape(y2, shape + (1,))], len(shape))
+    column = shape + (1,)
+    return lax.concatenate([lax.reshape(y1, column), lax.reshape(y2, column)], len(shape))
 
 
 def split_data(data, shape):

@@ -258,15 +258,41 @@ def batched_aval(aval, dim, size: int):
     return ShapedArray(tuple(shape), aval.dtype, aval.weak_type)
 
 
-def batch_jaxpr(jaxpr, axis_data: AxisData, in_dims):
-    """The batched version of ``jaxpr`` (inputs batched at ``in_dims``, None for unbatched);
-    every output is batched along axis 0. For higher-order primitives' batching rules."""
+
+def batch_jaxpr(jaxpr, axis_data: AxisData, in_dims, instantiate):
+    """The batched ``jaxpr`` and which of its outputs are batched, for higher-order primitives.
+
+    Inputs are batched at ``in_dims`` (None: not batched). Returns
+    ``(batched, out_batched)``: batched outputs (and those marked in
+    ``instantiate`` — a bool or one per output — broadcast if need be) carry the
+    batch axis first; the others are unbatched.
+    """
     from ftx.core.jaxpr import eval_jaxpr
     from ftx.core.staging import trace_to_jaxpr
+    n_out = len(jaxpr.outvars)
+    instantiate = [instantiate] * n_out if isinstance(instantiate, bool) else list(instantiate)
     avals = [batched_aval(a, d, axis_data.size) for a, d in zip(jaxpr.in_avals, in_dims)]
+    box = {}
 
     def f(*args):
-        return batch_flat(lambda *a: eval_jaxpr(jaxpr, *a), list(args), list(in_dims), axis_data,
-                          lambda n: [0] * n)
+        trace = BatchTrace(current_trace(), axis_data)
+        ins = [a if d is None else BatchTracer(trace, a, d) for a, d in zip(args, in_dims)]
+        try:
+            with set_current_trace(trace):
+                outs = eval_jaxpr(jaxpr, *ins)
+            lifted = [trace.lift(o) for o in outs]
+        finally:
+            trace.invalidate()
+        results, batched = [], []
+        for (val, d), inst in zip(lifted, instantiate):
+            if d is None and not inst:
+                results.append(val)
+                batched.append(False)
+            else:
+                results.append(bdim_to_front(val, d, axis_data.size))
+                batched.append(True)
+        box["batched"] = batched
+        return results
 
-    return trace_to_jaxpr(f, avals)
+    out = trace_to_jaxpr(f, avals)
+    return out, box["batched"]

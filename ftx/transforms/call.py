@@ -23,17 +23,24 @@ def _impl(*args, jaxpr):
 def _jvp(primals, tangents, *, jaxpr):
     from ftx.transforms.jvp import jvp_jaxpr
     nonzeros = [type(t) is not Zero for t in tangents]
-    new = jvp_jaxpr(jaxpr, nonzeros)
-    outs = closed_call_p.bind(*primals, *[t for t in tangents if type(t) is not Zero], jaxpr=new)
-    n = len(jaxpr.outvars)
-    return outs[:n], outs[n:]
+    new, out_nz = jvp_jaxpr(jaxpr, nonzeros, instantiate=False)
+    outs = closed_call_p.bind(*primals, *[t for t, nz in zip(tangents, nonzeros) if nz],
+                              jaxpr=new)
+    return _split_jvp_outs(outs, out_nz)
+
+
+def _split_jvp_outs(outs, out_nz):
+    """(primal outputs, tangents with symbolic zeros where the jvp jaxpr has none)."""
+    n = len(out_nz)
+    primals, tangents = outs[:n], iter(outs[n:])
+    return primals, [next(tangents) if nz else Zero.like(p) for p, nz in zip(primals, out_nz)]
 
 
 def _batch(axis_data, args, dims, *, jaxpr):
     from ftx.transforms.batching import batch_jaxpr
-    new = batch_jaxpr(jaxpr, axis_data, dims)
+    new, out_batched = batch_jaxpr(jaxpr, axis_data, dims, instantiate=False)
     outs = closed_call_p.bind(*args, jaxpr=new)
-    return outs, [0] * len(outs)
+    return outs, [0 if b else None for b in out_batched]
 
 
 def _transpose(cts, *args, jaxpr):
@@ -49,8 +56,10 @@ def _partial_eval(trace, args, *, jaxpr):
     from ftx.transforms.partial_eval import partial_eval_jaxpr
     unknowns = [trace.owns(a) for a in args]
     known, unknown, out_unknowns, num_res = partial_eval_jaxpr(jaxpr, unknowns)
+    known_consts, known = list(known.consts), known.consts_as_inputs()
     with set_current_trace(trace.parent):
-        known_outs = closed_call_p.bind(*[a for a, u in zip(args, unknowns) if not u], jaxpr=known)
+        known_outs = closed_call_p.bind(*known_consts, *[a for a, u in zip(args, unknowns) if not u],
+                                        jaxpr=known)
     n_known = len(known_outs) - num_res
     residuals = known_outs[n_known:]
     unknown_outs = iter(trace.stage(closed_call_p, [*residuals, *[a for a, u in zip(args, unknowns)

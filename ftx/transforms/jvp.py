@@ -135,23 +135,46 @@ def jvp(fun, primals, tangents, has_aux: bool = False):
 
 
 
-def jvp_jaxpr(jaxpr, nonzeros):
-    """The forward-mode jaxpr of ``jaxpr``, for higher-order primitives' jvp rules.
 
-    It takes the primals followed by the tangents of the inputs marked in
-    ``nonzeros`` and returns the primal outputs followed by every output's tangent.
+def jvp_jaxpr(jaxpr, nonzeros, instantiate):
+    """Forward mode of ``jaxpr``, for higher-order primitives' jvp rules.
+
+    Returns ``(jvp, out_nonzeros)``: ``jvp`` takes the primals followed by the
+    tangents of the inputs marked in ``nonzeros`` and returns the primal outputs
+    followed by the tangents of the outputs marked in ``out_nonzeros`` (those
+    whose tangent is not a symbolic zero, plus those in ``instantiate`` — a bool
+    or one per output; integer outputs never have one).
     """
     from ftx.core.jaxpr import eval_jaxpr
     from ftx.core.staging import trace_to_jaxpr
-    from ftx.lax._ad_rules import instantiate
     avals = jaxpr.in_avals
+    n_out = len(jaxpr.outvars)
+    instantiate = [instantiate] * n_out if isinstance(instantiate, bool) else list(instantiate)
+    nonzeros = [bool(nz) and a.dtype.kind in "fc" for nz, a in zip(nonzeros, avals)]
     n = len(avals)
+    box = {}
 
     def f(*args):
         tangents = iter(args[n:])
         ts = [next(tangents) if nz else Zero(a.to_tangent_aval()) for a, nz in zip(avals, nonzeros)]
         p_out, t_out = jvp_flat(lambda *x: eval_jaxpr(jaxpr, *x), list(args[:n]), ts)
-        return list(p_out) + [instantiate(t, p) for t, p in zip(t_out, p_out)]
+        out_nz = [get_aval(p).dtype.kind in "fc" and (type(t) is not Zero or inst)
+                  for p, t, inst in zip(p_out, t_out, instantiate)]
+        box["nz"] = out_nz
+        return list(p_out) + [_tangent_like(t, p) for t, p, nz in zip(t_out, p_out, out_nz) if nz]
 
-    tangent_avals = [a.to_tangent_aval() for a, nz in zip(avals, nonzeros) if nz]
-    return trace_to_jaxpr(f, list(avals) + tangent_avals)
+    tangent_avals = [a.strip_weak_type().to_tangent_aval() for a, nz in zip(avals, nonzeros) if nz]
+    out = trace_to_jaxpr(f, list(avals) + tangent_avals)
+    return out, box["nz"]
+
+
+def _tangent_like(t, primal):
+    """A tangent as an array of the primal's (strong) dtype: a zero is instantiated."""
+    import numpy as np
+    aval = get_aval(primal).strip_weak_type().to_tangent_aval()
+    if type(t) is Zero:
+        return np.zeros(aval.shape, aval.dtype)
+    if get_aval(t).dtype != aval.dtype:
+        from ftx.lax.elementwise import convert_element_type
+        return convert_element_type(t, aval.dtype)
+    return t

@@ -18,10 +18,12 @@ from ftx.core import pytree
 from ftx.core.ad_util import Zero
 from ftx.core.avals import ShapedArray, get_aval
 from ftx.core.dtypes import result_type
-from ftx.core.jaxpr import Jaxpr, Var, eval_jaxpr
+from ftx.core.jaxpr import Jaxpr, Var
 from ftx.core.source_info import function_source_info
 from ftx.core.staging import trace_to_jaxpr
-from ftx.core.trace import TraceDebugInfo, Tracer, current_trace, set_current_trace
+from ftx.core.trace import TraceDebugInfo, Tracer
+from ftx.transforms.batching import batch_jaxpr  # noqa: F401
+from ftx.transforms.jvp import jvp_jaxpr  # noqa: F401
 
 
 def fun_name(fun) -> str:
@@ -203,85 +205,8 @@ def tangent_zeros(aval):
     return np.zeros(aval.shape, aval.strip_weak_type().to_tangent_aval().dtype)
 
 
-# --------------------------------------------------------------------------- JVP of a jaxpr
-
-def jvp_jaxpr(jaxpr: Jaxpr, nonzeros, instantiate):
-    """Forward mode of ``jaxpr`` with the output tangents that are nonzero.
-
-    Returns ``(jvp, out_nonzeros)``: ``jvp`` takes the primals followed by the
-    tangents of the inputs marked in ``nonzeros`` and returns the primal outputs
-    followed by the tangents of the outputs marked in ``out_nonzeros`` (those
-    whose tangent is not a symbolic zero, plus those in ``instantiate``;
-    integer outputs never have one).
-    """
-    from ftx.transforms.jvp import jvp_flat
-    avals = jaxpr.in_avals
-    nonzeros = [bool(nz) and is_float(a) for nz, a in zip(nonzeros, avals)]
-    n = len(avals)
-    box = {}
-
-    def f(*args):
-        tangents = iter(args[n:])
-        ts = [next(tangents) if nz else Zero(a.to_tangent_aval()) for a, nz in zip(avals, nonzeros)]
-        p_out, t_out = jvp_flat(lambda *x: eval_jaxpr(jaxpr, *x), list(args[:n]), ts)
-        out_nz = [is_float(get_aval(p)) and (type(t) is not Zero or inst)
-                  for p, t, inst in zip(p_out, t_out, instantiate)]
-        box["nz"] = out_nz
-        return list(p_out) + [_tangent_like(t, p) for t, p, nz in zip(t_out, p_out, out_nz) if nz]
-
-    tangent_avals = [a.strip_weak_type().to_tangent_aval() for a, nz in zip(avals, nonzeros) if nz]
-    out = trace_to_jaxpr(f, list(avals) + tangent_avals)
-    return out, box["nz"]
-
-
-def _tangent_like(t, primal):
-    """A tangent as an array of the primal's (strong) dtype: a zero is instantiated."""
-    aval = get_aval(primal).strip_weak_type().to_tangent_aval()
-    if type(t) is Zero:
-        return np.zeros(aval.shape, aval.dtype)
-    if get_aval(t).dtype != aval.dtype:
-        from ftx.lax.elementwise import convert_element_type
-        return convert_element_type(t, aval.dtype)
-    return t
-
-
-# --------------------------------------------------------------------------- batching a jaxpr
-
-def batch_jaxpr(jaxpr: Jaxpr, axis_data, in_dims, instantiate):
-    """The batched ``jaxpr`` and which of its outputs are batched.
-
-    Inputs are batched at ``in_dims`` (None: not batched). Returns
-    ``(batched, out_batched)``: batched outputs (and those marked in
-    ``instantiate``, broadcast if need be) carry the batch axis first; the
-    others are unbatched.
-    """
-    from ftx.transforms.batching import BatchTrace, BatchTracer, batched_aval
-    from ftx.lax._batch_rules import bdim_to_front
-    avals = [batched_aval(a, d, axis_data.size) for a, d in zip(jaxpr.in_avals, in_dims)]
-    box = {}
-
-    def f(*args):
-        trace = BatchTrace(current_trace(), axis_data)
-        ins = [a if d is None else BatchTracer(trace, a, d) for a, d in zip(args, in_dims)]
-        try:
-            with set_current_trace(trace):
-                outs = eval_jaxpr(jaxpr, *ins)
-            lifted = [trace.lift(o) for o in outs]
-        finally:
-            trace.invalidate()
-        results, batched = [], []
-        for (val, d), inst in zip(lifted, instantiate):
-            if d is None and not inst:
-                results.append(val)
-                batched.append(False)
-            else:
-                results.append(bdim_to_front(val, d, axis_data.size))
-                batched.append(True)
-        box["batched"] = batched
-        return results
-
-    out = trace_to_jaxpr(f, avals)
-    return out, box["batched"]
+# jvp_jaxpr and batch_jaxpr (jaxpr-level transforms reporting which outputs are nonzero or
+# batched) live with their transforms; the control-flow rules import them from here.
 
 
 __all__ = []

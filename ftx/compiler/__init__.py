@@ -1,0 +1,1 @@
+"""Graph analyses and passes that run before lowering (backend independent)."""
