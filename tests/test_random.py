@@ -345,7 +345,8 @@ SAMPLERS = {
     "truncated_normal": lambda k: random.truncated_normal(k, -1.0, 0.5, (4,), np.float32),
     "bernoulli": lambda k: random.bernoulli(k, np.float32(0.3), (6,)),
     "gumbel": lambda k: random.gumbel(k, (3,), np.float32, mode="high"),
-    "categorical": lambda k: random.categorical(k, np.log(np.array([[0.2, 0.8], [0.5, 0.5]])), shape=(4, 2)),
+    "categorical": lambda k: random.categorical(k, np.log(np.array([[0.2, 0.8], [0.5, 0.5]])),
+                                                shape=(4, 2)),
     "randint": lambda k: random.randint(k, (5,), -3, 17),
     "randint8": lambda k: random.randint(k, (5,), 0, 256, np.uint8),
     "permutation": lambda k: random.permutation(k, np.arange(6.0)),
@@ -442,6 +443,36 @@ def test_inside_a_python_loop_and_a_traced_function():
     np.testing.assert_array_equal(eval_jaxpr(jaxpr, random.key_data(random.key(9)))[0], eager)
 
 
+def test_under_jit_and_structured_loops():
+    key = random.key(21)
+    jitted = ftx.jit(lambda k: (random.normal(k, (4,), np.float32), random.split(k, 3)))
+    values, keys = jitted(key)
+    np.testing.assert_array_equal(values, random.normal(key, (4,), np.float32))
+    assert isinstance(keys, random.KeyArray)
+    np.testing.assert_array_equal(random.key_data(keys), random.key_data(random.split(key, 3)))
+
+    def body(i, carry):  # a key as a loop carry
+        k, total = carry
+        k, sub = random.split(k)
+        return k, total + random.uniform(sub, (2,))
+
+    expected = (key, np.zeros(2))
+    for i in range(3):
+        expected = body(i, expected)
+    final_key, total = ftx.lax.fori_loop(0, 3, body, (key, np.zeros(2)))
+    np.testing.assert_array_equal(total, expected[1])
+    np.testing.assert_array_equal(random.key_data(final_key), random.key_data(expected[0]))
+    def step(k, x):
+        return random.split(k)[0], random.normal(random.fold_in(k, 1), ()) + x
+
+    _, draws = ftx.lax.scan(step, key, np.arange(3.0))
+    k, loop = key, []
+    for x in np.arange(3.0):
+        loop.append(random.normal(random.fold_in(k, 1), ()) + x)
+        k = random.split(k)[0]
+    np.testing.assert_array_equal(draws, loop)
+
+
 # =========================================================================== statistics
 
 N = 20000
@@ -505,7 +536,8 @@ def test_truncated_normal_statistics():
     assert t.min() > lo and t.max() < hi
     a, b = _normal_cdf(np.array([lo, hi]))
     assert _ks_ok(t, lambda x: (_normal_cdf(x) - a) / (b - a))
-    bounded = random.truncated_normal(random.key(105), np.array([-1.0, 0.0]), np.array([0.0, 1.0]), (1000, 2))
+    bounded = random.truncated_normal(random.key(105), np.array([-1.0, 0.0]), np.array([0.0, 1.0]),
+                                      (1000, 2))
     assert (bounded[:, 0] < 0).all() and (bounded[:, 1] > 0).all()
 
 

@@ -21,10 +21,11 @@ def _parse_bool(text: str) -> bool:
 
 
 class _Option:
-    __slots__ = ("name", "default", "parse", "doc", "validate")
+    __slots__ = ("name", "default", "parse", "doc", "validate", "env")
 
-    def __init__(self, name, default, parse, doc, validate=None):
+    def __init__(self, name, default, parse, doc, validate=None, env=None):
         self.name, self.default, self.parse, self.doc, self.validate = name, default, parse, doc, validate
+        self.env = env
 
 
 class Config:
@@ -34,17 +35,19 @@ class Config:
         object.__setattr__(self, "_options", {})
         object.__setattr__(self, "_values", {})
 
-    def define(self, name: str, default, doc: str, parse=None, validate=None) -> None:
-        """Declare an option (library code only). Reads ``FTX_<NAME>`` once, now."""
+    def define(self, name: str, default, doc: str, parse=None, validate=None,
+               env: str | None = None) -> None:
+        """Declare an option (library code only). Reads ``FTX_<NAME>`` (or ``env``) once, now."""
         parse = parse or (_parse_bool if isinstance(default, bool) else type(default))
-        self._options[name] = _Option(name, default, parse, doc, validate)
-        env = os.environ.get("FTX_" + name.upper())
+        env_name = env or "FTX_" + name.upper()
+        self._options[name] = _Option(name, default, parse, doc, validate, env_name)
+        env = os.environ.get(env_name)
         value = default
         if env is not None:
             try:
                 value = parse(env)
             except ValueError as e:
-                raise ValueError(f"environment variable FTX_{name.upper()}={env!r}: {e}") from None
+                raise ValueError(f"environment variable {env_name}={env!r}: {e}") from None
         self._values[name] = value
 
     def update(self, name: str, value) -> None:
@@ -69,7 +72,7 @@ class Config:
 
     def describe(self) -> str:
         """One line per option: name, current value, meaning."""
-        return "\n".join(f"{o.name} = {self._values[o.name]!r}  (FTX_{o.name.upper()}): {o.doc}"
+        return "\n".join(f"{o.name} = {self._values[o.name]!r}  ({o.env}): {o.doc}"
                          for o in self._options.values())
 
     def _option(self, name):

@@ -37,6 +37,10 @@ logger = logging.getLogger("ftx")
 config.define("log_compiles", False,
               "log every jit compilation (trace) with the reason for the cache miss")
 config.define("disable_jit", False, "run jitted functions eagerly, op by op (for debugging)")
+config.define("repro_level", 0,
+              "1: when a compiled program fails, save its graph and inputs, minify them and print "
+              "the path of a runnable repro; 2: also check every compiled result against the "
+              "reference interpreter", parse=int, env="FTX_REPRO")
 config.define("default_backend", "cpu",
               "the backend of ftx.jit when none is given: 'cpu' or 'reference'",
               parse=str, validate=lambda v: _check_backend(v))
@@ -98,7 +102,11 @@ def _executable(jaxpr, backend):
     per_backend = _executables.setdefault(jaxpr, {})
     exe = per_backend.get(backend)
     if exe is None:
-        exe = per_backend[backend] = _compile(jaxpr, backend)
+        exe = _compile(jaxpr, backend)
+        if config.repro_level:  # FTX_REPRO: failures become minified, runnable repros
+            from ftx.debug.repro import wrap_executable
+            exe = wrap_executable(exe, jaxpr, backend)
+        per_backend[backend] = exe
     return exe
 
 

@@ -53,7 +53,8 @@ def case(name, fn, seed=0, fold=None, **kwargs):
 # Seeds: Python ints are 64-bit (x64); NumPy ints keep their own width.
 for s in [0, 1, 42, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 2 ** 63 - 1, -1, -2 ** 63]:
     case(f"key_{s}", "key", seed=s)
-for s in [np.int32(-7), np.int32(2 ** 31 - 1), np.uint32(2 ** 32 - 1), np.int64(-5), np.uint64(2 ** 64 - 1)]:
+for s in [np.int32(-7), np.int32(2 ** 31 - 1), np.uint32(2 ** 32 - 1), np.int64(-5),
+          np.uint64(2 ** 64 - 1)]:
     case(f"key_{s.dtype.name}_{s}", "key", seed=s)
 
 for seed in (0, 42):
@@ -73,16 +74,22 @@ case("bits_u16", "bits", seed=1, shape=(40,), dtype="uint16")
 case("bits_u8", "bits", seed=1, shape=(40,), dtype="uint8")
 
 case("uniform_f32", "uniform", seed=42, shape=(1000,), dtype="float32")
-case("uniform_f32_range", "uniform", seed=42, shape=(1000,), dtype="float32", minval=-3.7, maxval=5.3)
-case("uniform_f32_small", "uniform", seed=3, shape=(1000,), dtype="float32", minval=1e-3, maxval=2.0)
+case("uniform_f32_range", "uniform", seed=42, shape=(1000,), dtype="float32",
+     minval=-3.7, maxval=5.3)
+case("uniform_f32_small", "uniform", seed=3, shape=(1000,), dtype="float32",
+     minval=1e-3, maxval=2.0)
 case("uniform_f32_arrays", "uniform", seed=4, shape=(4, 3), dtype="float32",
-     minval=np.array([-1.0, 0.5, 10.0], np.float32), maxval=np.array([[1.0], [2.0], [30.0], [11.0]], np.float32))
+     minval=np.array([-1.0, 0.5, 10.0], np.float32),
+     maxval=np.array([[1.0], [2.0], [30.0], [11.0]], np.float32))
 case("uniform_f32_scalar", "uniform", seed=5, shape=(), dtype="float32", minval=-2.0, maxval=3.0)
 case("uniform_f64", "uniform", seed=42, shape=(500,), dtype="float64")
-case("uniform_f64_range", "uniform", seed=42, shape=(500,), dtype="float64", minval=-3.7, maxval=5.3)
-case("uniform_f64_wide", "uniform", seed=9, shape=(500,), dtype="float64", minval=-1e10, maxval=3e-5)
+case("uniform_f64_range", "uniform", seed=42, shape=(500,), dtype="float64",
+     minval=-3.7, maxval=5.3)
+case("uniform_f64_wide", "uniform", seed=9, shape=(500,), dtype="float64",
+     minval=-1e10, maxval=3e-5)
 case("uniform_f16", "uniform", seed=42, shape=(200,), dtype="float16")
-case("uniform_f16_range", "uniform", seed=42, shape=(200,), dtype="float16", minval=-3.7, maxval=5.3)
+case("uniform_f16_range", "uniform", seed=42, shape=(200,), dtype="float16",
+     minval=-3.7, maxval=5.3)
 
 case("normal_f32", "normal", seed=42, shape=(4096,), dtype="float32")
 case("normal_f32_2d", "normal", seed=8, shape=(2, 3), dtype="float32")
@@ -92,8 +99,10 @@ case("normal_c64", "normal", seed=6, shape=(64,), dtype="complex64")
 
 case("randint_i32", "randint", seed=42, shape=(500,), minval=0, maxval=10, dtype="int32")
 case("randint_i64", "randint", seed=42, shape=(500,), minval=-5, maxval=1000, dtype="int64")
-case("randint_i64_huge", "randint", seed=1, shape=(200,), minval=-2 ** 62, maxval=2 ** 62, dtype="int64")
-case("randint_i32_full", "randint", seed=2, shape=(200,), minval=-2 ** 31, maxval=2 ** 31, dtype="int32")
+case("randint_i64_huge", "randint", seed=1, shape=(200,), minval=-2 ** 62, maxval=2 ** 62,
+     dtype="int64")
+case("randint_i32_full", "randint", seed=2, shape=(200,), minval=-2 ** 31, maxval=2 ** 31,
+     dtype="int32")
 case("randint_u8", "randint", seed=3, shape=(200,), minval=0, maxval=256, dtype="uint8")
 case("randint_i8", "randint", seed=3, shape=(200,), minval=-128, maxval=128, dtype="int8")
 case("randint_empty_range", "randint", seed=3, shape=(20,), minval=5, maxval=5, dtype="int32")
@@ -117,10 +126,11 @@ case("truncated_normal_f32", "truncated_normal", seed=42, lower=-1.5, upper=2.0,
 case("permutation_int", "permutation", seed=42, x=20)
 case("permutation_array", "permutation", seed=42, x=np.arange(100, 130, dtype=np.float32))
 case("permutation_2d", "permutation", seed=5, x=np.arange(12, dtype=np.int64).reshape(3, 4), axis=1)
-case("permutation_independent", "permutation", seed=6, x=np.arange(12, dtype=np.int64).reshape(3, 4),
-     axis=1, independent=True)
+case("permutation_independent", "permutation", seed=6,
+     x=np.arange(12, dtype=np.int64).reshape(3, 4), axis=1, independent=True)
 case("choice_replace", "choice", seed=42, a=10, shape=(20,))
-case("choice_no_replace", "choice", seed=42, a=np.arange(50, 70, dtype=np.int64), shape=(5,), replace=False)
+case("choice_no_replace", "choice", seed=42, a=np.arange(50, 70, dtype=np.int64), shape=(5,),
+     replace=False)
 case("choice_p", "choice", seed=43, a=4, shape=(200,), p=np.array([0.1, 0.2, 0.3, 0.4], np.float64))
 case("choice_p_no_replace", "choice", seed=44, a=6, shape=(3,), replace=False,
      p=np.array([0.1, 0.2, 0.3, 0.2, 0.1, 0.1], np.float64))
