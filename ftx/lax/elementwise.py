@@ -129,7 +129,8 @@ def _vectorize_math(fn):
 
     def apply(x):
         x = np.asarray(x)
-        return scalar(x).astype(x.dtype)
+        # frompyfunc gives a Python float for 0-d input: asarray keeps the result an array.
+        return np.asarray(scalar(x)).astype(x.dtype)
 
     return apply
 
