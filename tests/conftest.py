@@ -1,7 +1,11 @@
-"""Test-suite settings: a hypothesis profile that keeps CI fast and deterministic."""
+"""Test-suite settings: a hypothesis profile that keeps CI fast and deterministic, and a private
+kernel cache directory for the session (set before ftx is imported)."""
 import os
+import tempfile
 
 from hypothesis import HealthCheck, settings
+
+os.environ.setdefault("FTX_CACHE_DIR", tempfile.mkdtemp(prefix="ftx-test-cache-"))
 
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -6,10 +6,10 @@ broadcast indexing, never materialized). A backend says which equations it can
 fuse (``can_fuse(eqn)``); everything else is a *call* that the executor runs on
 its own (BLAS matmuls, gathers, control flow, ...).
 
-The plan is a list of steps in execution order. A group runs at the point
-where it closes: when an equation outside it needs one of its values, when a
-fusible equation of another shape arrives, or at the end. Every value a group
-defines that is used later (or returned) is one of its outputs.
+The plan is a list of steps in execution order. Groups of different shapes
+may be open at once; a group runs at the point where it closes: when any other
+equation needs one of its values, or at the end. Every value a group defines
+that is used later (or returned) is one of its outputs.
 """
 from __future__ import annotations
 
@@ -55,39 +55,39 @@ def plan(jaxpr: Jaxpr, can_fuse) -> list:
     returned = {v for v in jaxpr.outvars if isinstance(v, Var)}
 
     steps: list = []
-    group: Group | None = None
+    open_groups: dict = {}  # output shape -> the open group of that shape
 
-    def close(at_index):
-        nonlocal group
-        if group is None:
-            return
+    def close(group, at_index):
+        del open_groups[group.shape]
         if len(group.eqns) == 1 and group.eqns[0].primitive.name == "broadcast_in_dim":
             steps.append(Call(group.eqns[0]))  # nothing to fuse it with: just run it
-        else:
-            group.outputs = [v for e in group.eqns for v in e.outvars
-                             if v in returned or uses_after.get(v, -1) >= at_index]
-            steps.append(group)
-        group = None
+            return
+        group.outputs = [v for e in group.eqns for v in e.outvars
+                         if v in returned or uses_after.get(v, -1) >= at_index]
+        steps.append(group)
 
     for i, eqn in enumerate(jaxpr.eqns):
         out_shape = eqn.outvars[0].aval.shape if len(eqn.outvars) == 1 else None
         fusible = out_shape is not None and out_shape != () and can_fuse(eqn)
-        if group is not None:
-            reads_group = any(isinstance(v, Var) and v in group.defined for v in eqn.invars)
-            if not fusible or out_shape != group.shape:
-                if reads_group or fusible:
-                    close(i)
+        # A value of an open group read by anything other than that group's own next
+        # member must exist first: close its group.
+        for other in list(open_groups.values()):
+            reads = any(isinstance(v, Var) and v in other.defined for v in eqn.invars)
+            if reads and not (fusible and other.shape == out_shape):
+                close(other, i)
         if not fusible:
             steps.append(Call(eqn))
             continue
+        group = open_groups.get(out_shape)
         if group is None:
-            group = Group(out_shape)
+            group = open_groups[out_shape] = Group(out_shape)
         group.eqns.append(eqn)
         for v in eqn.invars:
             if isinstance(v, Var) and v not in group.defined and v not in group.inputs:
                 group.inputs.append(v)
         group.defined.update(eqn.outvars)
-    close(len(jaxpr.eqns))
+    for group in list(open_groups.values()):
+        close(group, len(jaxpr.eqns))
     # Broadcast feeds read their operand directly; their own outputs are not inputs.
     for step in steps:
         if isinstance(step, Group):

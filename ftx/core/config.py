@@ -99,3 +99,6 @@ config = Config()
 
 config.define("enable_checks", False,
               "type-check every traced jaxpr with check_jaxpr (slower tracing; for debugging ftx)")
+config.define("cache_dir", "",
+              "where compiled kernels are kept across processes (default: $XDG_CACHE_HOME/ftx or "
+              "~/.cache/ftx)", parse=str)

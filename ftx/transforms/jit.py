@@ -80,18 +80,10 @@ def _check_backend(name):
 
 
 def _compile(jaxpr: Jaxpr, backend: str):
-    """An executable ``f(*flat_args) -> list`` for ``jaxpr`` on ``backend``.
-
-    Both backends currently interpret the optimized graph with the NumPy
-    reference interpreter; the Numba CPU backend will replace this for 'cpu'.
-    """
+    """An executable ``f(*flat_args) -> list`` for ``jaxpr`` on ``backend``."""
     _check_backend(backend)
-
-    def run(*args):
-        with set_current_trace(None):
-            return eval_jaxpr(jaxpr, *args)
-
-    return run
+    from ftx import backends
+    return backends.compile(jaxpr, backend)
 
 
 # Executables per jaxpr (jaxprs are hashed by identity; dropped with the jaxpr).
@@ -448,9 +440,11 @@ class Compiled:
         return pytree.tree_unflatten(self._entry.out_tree, outs)
 
     def as_text(self) -> str:
-        """What runs: the backend and its program (the generated source, for Numba)."""
-        return (f"# backend: {self._backend} (NumPy reference interpreter; Numba kernels "
-                f"are not generated yet)\n{self._entry.jaxpr.pretty_print(source_info=True)}")
+        """What runs: the generated executor and kernel sources (Numba), or the graph."""
+        exe = self._run
+        while hasattr(exe, "__wrapped__"):
+            exe = exe.__wrapped__
+        return exe.as_text()
 
     def cost_analysis(self) -> dict:
         """Estimated ``flops``, ``transcendentals`` and ``bytes accessed`` of one call."""

@@ -107,6 +107,11 @@ def literal(value, dtype) -> str:
     if dtype.kind == "b":
         return "True" if v else "False"
     if dtype.kind == "f":
-        text = repr(float(v)) if np.isfinite(v) else f"'{v}'"
+        if np.isnan(v):
+            text = "np.nan"
+        elif np.isinf(v):
+            text = "np.inf" if v > 0 else "-np.inf"
+        else:
+            text = repr(float(v))
         return f"np.{dtype.name}({text})"
     return f"np.{dtype.name}({int(v)})"

@@ -115,8 +115,10 @@ def kernel_source(group) -> tuple[str, list]:
 
 
 def _operand_dtype(eqn):
-    """The dtype weak literals of ``eqn`` take: that of its strong operands."""
-    for v in eqn.invars:
+    """The dtype weak literals of ``eqn`` take: that of its strong data operands (for
+    select_n, the cases, not the selector)."""
+    operands = eqn.invars[1:] if eqn.primitive.name == "select_n" else eqn.invars
+    for v in operands:
         if not v.aval.weak_type:
             return v.aval.dtype
     return eqn.outvars[0].aval.dtype
