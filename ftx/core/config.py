@@ -48,7 +48,13 @@ class Config:
                 value = parse(env)
             except ValueError as e:
                 raise ValueError(f"environment variable {env_name}={env!r}: {e}") from None
+        self._set(name, value)
+
+    def _set(self, name, value):
+        # Values live in the instance dict too, so reading an option is a plain attribute hit
+        # (jit reads several on every call).
         self._values[name] = value
+        object.__setattr__(self, name, value)
 
     def update(self, name: str, value) -> None:
         """``ftx.config.update('enable_checks', True)``."""
@@ -57,7 +63,7 @@ class Config:
             raise TypeError(f"ftx.config.update({name!r}, ...): expected a bool, got {value!r}")
         if option.validate is not None:
             option.validate(value)
-        self._values[name] = value
+        self._set(name, value)
 
     @contextlib.contextmanager
     def override(self, **values):
@@ -68,7 +74,8 @@ class Config:
                 self.update(name, value)
             yield self
         finally:
-            self._values.update(old)
+            for name, value in old.items():
+                self._set(name, value)
 
     def describe(self) -> str:
         """One line per option: name, current value, meaning."""

@@ -43,6 +43,7 @@ from ftx.lax.cumulative import (  # noqa: F401
 from ftx.lax.linalg import (  # noqa: F401
     dot_general_p, dot_general, dot, batch_matmul,
 )
+from ftx.lax.convolution import ConvDimensionNumbers, conv_dimension_numbers, conv_general_dilated_p, conv_general_dilated, conv, conv_with_general_padding, padtype_to_pads  # noqa: F401,E501
 from ftx.lax.sorting import (  # noqa: F401
     sort_p, sort, sort_key_val, top_k,
 )

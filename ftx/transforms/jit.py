@@ -29,7 +29,7 @@ from ftx.core.jaxpr import Jaxpr, eval_jaxpr
 from ftx.core.primitive import Primitive, def_rule
 from ftx.core.source_info import function_source_info
 from ftx.core.staging import trace_to_jaxpr
-from ftx.core.trace import TraceDebugInfo, Tracer, set_current_trace
+from ftx.core.trace import TraceDebugInfo, Tracer, _current, set_current_trace
 from ftx.lax._ad_rules import instantiate
 
 logger = logging.getLogger("ftx")
@@ -168,10 +168,40 @@ def_rule("partial_eval", jit_p, _jit_partial_eval)
 class _Entry:
     """A cached trace: the closure-converted jaxpr, its constants and the output tree."""
 
-    __slots__ = ("jaxpr", "consts", "out_tree", "in_avals")
+    __slots__ = ("jaxpr", "consts", "out_tree", "in_avals", "run", "single_output")
 
     def __init__(self, jaxpr, consts, out_tree, in_avals):
         self.jaxpr, self.consts, self.out_tree, self.in_avals = jaxpr, consts, out_tree, in_avals
+        self.run = None  # the executable, once compiled for this entry's backend
+        self.single_output = pytree.treedef_is_leaf(out_tree)
+
+
+class _NotFast(Exception):
+    pass
+
+
+_WEAK_SCALARS = (float, int, bool, complex)
+
+
+def _fast_signature(x, leaves):
+    """A hashable structure-and-types key for plain containers of NumPy arrays and Python
+    scalars, collecting leaves in tree_flatten order; _NotFast for anything else. Calls that
+    hit the cache avoid building a PyTreeDef."""
+    t = type(x)
+    if t is np.ndarray:
+        leaves.append(x)
+        return (x.shape, x.dtype)
+    if t is tuple or t is list:
+        return (t, tuple([_fast_signature(e, leaves) for e in x]))
+    if t is dict:
+        keys = sorted(x)
+        return (dict, tuple(keys), tuple([_fast_signature(x[k], leaves) for k in keys]))
+    if t in _WEAK_SCALARS:
+        leaves.append(x)
+        return t
+    if x is None:
+        return None
+    raise _NotFast
 
 
 def _leaf_key(x):
@@ -212,6 +242,7 @@ class Jitted:
             _check_backend(backend)
         self._backend = backend
         self._cache: dict = {}
+        self._fast_cache: dict = {}  # _fast_signature key -> the same entries
         self._lock = threading.Lock()
 
     def __get__(self, obj, objtype=None):  # jit on a method binds like a function
@@ -318,15 +349,38 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if config.disable_jit:
             return self._fun(*args, **kwargs)
+        if not kwargs and not self._static_argnums and _current.get() is None:
+            # The hot path: plain arrays, no transform around us.
+            leaves = []
+            try:
+                fast_key = (_fast_signature(args, leaves), config.default_backend,
+                            config.enable_checks)
+            except _NotFast:
+                fast_key = None
+            entry = self._fast_cache.get(fast_key) if fast_key is not None else None
+            if entry is not None:
+                outs = entry.run(*entry.consts, *leaves)
+                return outs[0] if entry.single_output else pytree.tree_unflatten(entry.out_tree,
+                                                                                 outs)
+        else:
+            fast_key = None
         entry, leaves, backend = self._lookup(args, kwargs)
-        outs = jit_p.bind(*entry.consts, *leaves, jaxpr=entry.jaxpr, name=self.__name__,
-                          backend=backend)
+        if _current.get() is None:
+            if entry.run is None:
+                entry.run = _executable(entry.jaxpr, backend)
+            if fast_key is not None and entry in self._cache.values():
+                self._fast_cache[fast_key] = entry
+            outs = entry.run(*entry.consts, *leaves)
+        else:
+            outs = jit_p.bind(*entry.consts, *leaves, jaxpr=entry.jaxpr, name=self.__name__,
+                              backend=backend)
         return pytree.tree_unflatten(entry.out_tree, outs)
 
     def clear_cache(self) -> None:
         """Forget every cached trace (the next call traces again)."""
         with self._lock:
             self._cache.clear()
+            self._fast_cache.clear()
 
     def _cache_size(self) -> int:
         """How many signatures are cached (for tests that count compiles)."""
