@@ -92,11 +92,20 @@ def def_rule(kind: str, prim: Primitive, rule) -> None:
     RULES[kind][prim] = rule
 
 
-def get_rule(kind: str, prim: Primitive, avals=()):
-    """The rule of ``kind`` for ``prim``; a MissingRuleError naming both and the avals if absent."""
+def get_rule(kind: str, prim: Primitive, operands=()):
+    """The rule of ``kind`` for ``prim``; a MissingRuleError naming both and the operands'
+    types if absent (``operands``: values or avals, only inspected for that message)."""
     rule = RULES[kind].get(prim)
     if rule is None:
-        avals_str = ", ".join(getattr(a, "str_short", lambda: str(a))() for a in avals)
+        from ftx.core.avals import ShapedArray, get_aval
+
+        def describe(x):
+            try:
+                return (x if isinstance(x, ShapedArray) else get_aval(x)).str_short()
+            except Exception:  # UndefinedPrimal, Zero, ...: their own repr
+                return repr(x)
+
+        avals_str = ", ".join(describe(a) for a in operands)
         why = prim.exemptions.get(kind)
         reason = f" ({why})" if why else ""
         raise MissingRuleError(f"primitive {prim.name!r} has no {kind} rule{reason}; "

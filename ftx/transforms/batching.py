@@ -73,7 +73,7 @@ class BatchTrace(Trace):
             if all(d is not_mapped for d in dims) and not (
                     prim.uses_axis_name and params.get("axis_name") == self.axis_data.name):
                 return prim.bind(*vals, **params)
-            rule = get_rule("batch", prim, [get_aval(a) for a in args])
+            rule = get_rule("batch", prim, args)
             outs, out_dims = rule(self.axis_data, vals, dims, **params)
         return [o if d is not_mapped else BatchTracer(self, o, d) for o, d in zip(outs, out_dims)]
 

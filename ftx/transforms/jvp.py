@@ -65,7 +65,7 @@ class JVPTrace(Trace):
         with set_current_trace(self.parent):
             if all(type(t) is Zero for t in tangents):
                 return prim.bind(*primals, **params)
-            rule = get_rule("jvp", prim, [get_aval(p) for p in primals])
+            rule = get_rule("jvp", prim, primals)
             primals_out, tangents_out = rule(primals, tangents, **params)
         return [p if type(t) is Zero else JVPTracer(self, p, t)
                 for p, t in zip(primals_out, tangents_out)]
