@@ -4,7 +4,7 @@
     loss = lambda w, x: fnp.mean(fnp.tanh(x @ w) ** 2)
     g = ftx.grad(loss)(w, x)
 """
-from ftx import debug, lax, numpy, random, scipy, tree_util
+from ftx import debug, lax, nn, numpy, optim, random, scipy, tree_util
 from ftx.core import ShapeDtypeStruct, config, eval_shape, make_jaxpr
 from ftx.core.errors import (ConcretizationTypeError, NonConcreteBooleanIndexError,
                              TracerArrayConversionError, TracerBoolConversionError,
@@ -20,7 +20,7 @@ from ftx.transforms.transpose import linear_transpose
 __version__ = "0.1.0"
 
 __all__ = [
-    "debug", "lax", "numpy", "random", "scipy", "tree_util", "ShapeDtypeStruct", "config", "eval_shape", "make_jaxpr",
+    "debug", "lax", "nn", "numpy", "optim", "random", "scipy", "tree_util", "ShapeDtypeStruct", "config", "eval_shape", "make_jaxpr",
     "ConcretizationTypeError", "NonConcreteBooleanIndexError", "TracerArrayConversionError",
     "TracerBoolConversionError", "TracerIntegerConversionError", "UnexpectedTracerError",
     "stop_gradient", "vmap", "hessian", "jacfwd", "jacobian", "jacrev", "jvp", "linearize",

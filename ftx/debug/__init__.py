@@ -1,4 +1,10 @@
-"""Debugging aids that work inside transforms: ``ftx.debug.print`` and ``ftx.debug.callback``."""
+"""Debugging aids: ``ftx.debug.print``/``callback`` inside transforms, and the minifier.
+
+``ftx.debug.minify(f, args, fails)`` shrinks a failing graph to a few equations;
+``result.write_repro(dir)`` writes a standalone script; ``save_repro(f, *args)``
+saves any graph as one; ``agrees_with_reference(jaxpr, inputs, backend)`` is the
+usual ``fails`` check. ``FTX_REPRO=1``/``2`` captures failing compiled programs.
+"""
 from __future__ import annotations
 
 import builtins
@@ -42,4 +48,9 @@ def print(fmt: str, *args, **kwargs):  # noqa: A001 - the JAX name
     callback(formatted, *args, **kwargs)
 
 
-__all__ = ["print", "callback"]
+from ftx.debug.checks import agrees_with_reference  # noqa: E402
+from ftx.debug.minifier import MinifyResult, minify  # noqa: E402
+from ftx.debug.repro import BackendMismatchError, save_repro  # noqa: E402
+
+__all__ = ["print", "callback", "minify", "MinifyResult", "agrees_with_reference", "save_repro",
+           "BackendMismatchError"]

@@ -33,7 +33,7 @@ from ftx.core.primitive import Primitive
 from ftx.core.staging import trace_to_jaxpr
 from ftx.core.trace import set_current_trace
 
-__all__ = ["to_source", "from_source", "build_jaxpr", "not_saved", "jaxprs_equal",
+__all__ = ["to_source", "source_parts", "from_source", "build_jaxpr", "not_saved", "jaxprs_equal",
            "ReproPrintError"]
 
 
@@ -293,16 +293,20 @@ def to_source(jaxpr: Jaxpr, name: str = "JAXPR") -> tuple[str, dict]:
     >>> source, arrays = to_source(ftx.make_jaxpr(fnp.tanh)(np.ones(3)))
     >>> from_source(source, arrays)      # prints like the original
     """
+    imports, body, arrays = source_parts(jaxpr, name)
+    return imports + "\n\n\n" + body, arrays
+
+
+def source_parts(jaxpr: Jaxpr, name: str = "JAXPR") -> tuple[str, str, dict]:
+    """(the import lines, the graph functions and build calls, the arrays) of ``to_source``."""
     w = _Writer(jaxpr)
     w.jaxpr(jaxpr, top_name=name)
-    w.need("numpy", "np")
     w.need("ftx.core.avals", "ShapedArray")
     w.need("ftx.debug.printer", "build_jaxpr")
-    header = ["import numpy as np"]
-    for module in sorted(m for m in w.imports if m != "numpy"):
-        names = sorted(w.imports[module])
-        header.append(_import_line(module, names))
-    return "\n".join(header) + "\n\n\n" + "\n\n\n".join(w.blocks) + "\n", w.arrays
+    header = ["import numpy as np", ""]
+    for module in sorted(w.imports):
+        header.append(_import_line(module, sorted(w.imports[module])))
+    return "\n".join(header), "\n\n\n".join(w.blocks) + "\n", w.arrays
 
 
 def _import_line(module: str, names: list[str]) -> str:

@@ -447,11 +447,13 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, r
     if preferred_element_type is not None:
         preferred_element_type = dtypes.check_supported(preferred_element_type,
                                                         "conv_general_dilated")
-    return conv_general_dilated_p.bind1(
-        lhs, rhs, window_strides=window_strides, padding=padding, lhs_dilation=lhs_dilation,
-        rhs_dilation=rhs_dilation, dimension_numbers=tuple(dnums),
-        feature_group_count=int(feature_group_count), batch_group_count=1,
-        preferred_element_type=preferred_element_type)
+    params = dict(window_strides=window_strides, padding=padding, lhs_dilation=lhs_dilation,
+                  rhs_dilation=rhs_dilation, dimension_numbers=tuple(dnums),
+                  feature_group_count=int(feature_group_count), batch_group_count=1,
+                  preferred_element_type=preferred_element_type)
+    # Eager binds go straight to the NumPy impl: check here so errors read the same everywhere.
+    _conv_abstract_eval(get_aval(lhs), get_aval(rhs), **params)
+    return conv_general_dilated_p.bind1(lhs, rhs, **params)
 
 
 def conv(lhs, rhs, window_strides, padding, precision=None, preferred_element_type=None):

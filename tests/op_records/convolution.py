@@ -17,11 +17,6 @@ def _dilate(n, d):
     return 0 if n == 0 else 1 + d * (n - 1)
 
 
-def _spec(spec, pair):
-    """Axis indices (batch-or-O, feature-or-I, spatial in kernel order) of a letter spec."""
-    return spec.index(pair[0]), spec.index(pair[1])
-
-
 def direct_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
                 dimension_numbers=None, feature_group_count=1):
     """A loop-based ``conv_general_dilated`` with explicit ``padding`` pairs (the oracle)."""
