@@ -21,7 +21,10 @@ from ftx.debug.minifier import count_eqns
 from ftx.debug.printer import _explain_difference, from_source, jaxprs_equal, not_saved, to_source
 from ftx.debug.repro import load_repro, write_repro
 from tests.test_composition import FUNCTIONS, IDS, _point
-from tests.test_minify import _prims, adam_step, planted, training_args  # noqa: F401 (fixture)
+from tests import test_minify
+from tests.test_minify import _prims, adam_step, training_args
+
+planted = test_minify.planted  # the planted-bug backend fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 

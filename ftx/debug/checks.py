@@ -70,9 +70,17 @@ def _reference_param(value):
     return value
 
 
+def _without_consts(jaxpr: Jaxpr, inputs):
+    """Backends compile closed graphs (as jit hands them over): constants become inputs."""
+    if jaxpr.constvars:
+        return jaxpr.consts_as_inputs(), list(jaxpr.consts) + list(inputs)
+    return jaxpr, list(inputs)
+
+
 def reference_eval(jaxpr: Jaxpr, inputs) -> list:
     """Outputs of ``jaxpr`` on the NumPy reference interpreter (nested jits included)."""
     from ftx.core.jaxpr import eval_jaxpr
+    jaxpr, inputs = _without_consts(jaxpr, inputs)
     with set_current_trace(None):
         return [np.asarray(x) for x in eval_jaxpr(as_reference(jaxpr), *inputs)]
 
@@ -112,6 +120,7 @@ def resolve_backend(backend):
 
 def run_on_backend(backend, jaxpr: Jaxpr, inputs) -> list:
     compile_fn, _ = resolve_backend(backend)
+    jaxpr, inputs = _without_consts(jaxpr, inputs)
     with set_current_trace(None):
         return list(compile_fn(jaxpr)(*inputs))
 

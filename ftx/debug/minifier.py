@@ -35,7 +35,7 @@ import numpy as np
 
 from ftx.core import pytree
 from ftx.core.errors import JaxprTypeError
-from ftx.core.jaxpr import Jaxpr, JaxprEqn, Literal, Var, check_jaxpr, pp_jaxpr, subjaxprs
+from ftx.core.jaxpr import Jaxpr, JaxprEqn, Literal, Var, check_jaxpr, subjaxprs
 from ftx.core.trace import set_current_trace
 from ftx.debug.checks import as_reference, recording_checks
 
@@ -60,7 +60,10 @@ class MinifyResult:
 
     ``result.write_repro("repro/")`` writes ``repro/repro.py`` and ``repro/inputs.npz``.
     ``.check`` is the ftx.debug check the predicate ran (a dict of literals; None when
-    the predicate was other code), which the repro script repeats.
+    the predicate was other code), which the repro script repeats. ``.steps`` tells what
+    each accepted cut did; ``.failure`` how the last failing query failed (e.g. the
+    signal that killed an isolated query); ``.complete`` is False when ``max_queries``
+    ran out first.
     """
 
     def __init__(self, jaxpr, inputs, original_eqns, queries, seconds, check, steps, complete,
@@ -611,10 +614,3 @@ def _measure(jaxpr):
     """What minifying decreases: equations (nested ones too), then outputs, then inputs."""
     return count_eqns(jaxpr), len(jaxpr.outvars), len(jaxpr.invars)
 
-
-def format_steps(result: MinifyResult) -> str:
-    return "\n".join(result.steps)
-
-
-# `pp_jaxpr` is re-exported for the CLI's summary
-_ = pp_jaxpr

@@ -79,46 +79,81 @@ def check_jvp(f, args, atol=None, rtol=None, eps=1e-4, seed=0):
     _assert_close(t_out, expected, tol, tol if rtol is None else rtol, "jvp vs finite differences")
 
 
-def check_vjp(f, args, atol=None, rtol=None, seed=0):
-    """<vjp(u), v> == <u, jvp(v)> for random u, v."""
+def check_vjp(f, args, atol=None, rtol=None, eps=1e-4, seed=0, what="f"):
+    """<vjp(u), v> == <u, J v> for random directions u, v.
+
+    J v comes from forward mode (the identity then holds to rounding, and forward
+    mode is itself checked against finite differences by ``check_jvp``); for
+    reverse-only functions (a custom_vjp without a forward rule) it comes from
+    central finite differences.
+    """
     from ftx.transforms.jvp import jvp
     from ftx.transforms.reverse import vjp
     rng = np.random.default_rng(seed + 1)
     v = pytree.tree_map(lambda x: _random_like(rng, x), args)
-    out, t_out = jvp(f, args, v)
+    out, f_vjp = vjp(f, *args)
     u = pytree.tree_map(lambda x: _random_like(rng, x), out)
-    _, f_vjp = vjp(f, *args)
     ct_in = f_vjp(u)
+    lhs = _inner(ct_in, v)
+    try:
+        j_v, how = jvp(f, args, v)[1], "forward mode"
+    except TypeError:  # no forward rule (custom_vjp): finite differences instead
+        j_v, how = numerical_jvp(f, args, v, eps), f"central finite differences (eps={eps})"
+    rhs = _inner(u, j_v)
     tol = _tol(pytree.tree_leaves(args), atol)
-    lhs, rhs = _inner(ct_in, v), _inner(u, t_out)
     scale = max(1.0, abs(lhs), abs(rhs))
     if abs(lhs - rhs) > tol * scale:
-        raise AssertionError(f"vjp/jvp inner products differ: <vjp(u), v> = {lhs!r}, "
-                             f"<u, jvp(v)> = {rhs!r} (tolerance {tol} relative)")
+        raise AssertionError(
+            f"check_grads: reverse mode of {what} is wrong: along random directions u (outputs) "
+            f"and v (inputs) (seed {seed}), <vjp(u), v> = {lhs!r} but <u, J v> by {how} = "
+            f"{rhs!r}; they differ by {abs(lhs - rhs):.3g}, "
+            f"more than the tolerance {tol:g} x {scale:.3g}")
 
 
-def check_grads(f, args, order: int, modes=("fwd", "rev"), atol=None, rtol=None, eps=1e-4):
+def check_jvp_named(f, args, atol, rtol, eps, seed, what):
+    try:
+        check_jvp(f, args, atol, rtol, eps, seed)
+    except AssertionError as e:
+        raise AssertionError(f"check_grads: forward mode (jvp) of {what} is wrong along a random "
+                             f"direction (seed {seed}), compared with central finite differences "
+                             f"(eps={eps}):\n{e}") from None
+
+
+def check_grads(f, args, order: int = 2, modes=("fwd", "rev"), atol=None, rtol=None, eps=1e-4,
+                seed=0):
     """Check derivatives of ``f`` at ``args`` up to ``order``, in forward and/or reverse mode.
 
     >>> check_grads(fnp.sin, (np.linspace(0, 1, 3),), order=2)
 
-    Higher orders check the derivative functions themselves (jvp of jvp, vjp of
-    vjp), so every rule used along the way is exercised.
+    Forward mode is compared with central finite differences along a random
+    direction; reverse mode by the inner-product identity <vjp(u), v> == <u, J v>
+    with J v from finite differences. Higher orders check the derivative functions
+    themselves (jvp of jvp, vjp of vjp). A failure names the mode, the order and the
+    seed of the random directions.
     """
-    args = tuple(args)
+    _check_grads(f, tuple(args), order, tuple(modes), atol, rtol, eps, seed,
+                 getattr(f, "__name__", "f"), 1)
+
+
+def _check_grads(f, args, order, modes, atol, rtol, eps, seed, what, level):
+    for mode in modes:
+        if mode not in ("fwd", "rev"):
+            raise ValueError(f"check_grads: modes must be 'fwd' and/or 'rev', got {mode!r}")
+    label = what if level == 1 else f"{what} (derivative of order {level})"
     if "fwd" in modes:
-        check_jvp(f, args, atol, rtol, eps)
+        check_jvp_named(f, args, atol, rtol, eps, seed, label)
     if "rev" in modes:
-        check_vjp(f, args, atol, rtol)
+        check_vjp(f, args, atol, rtol, eps, seed, label)
     if order > 1:
-        rng = np.random.default_rng(order)
+        rng = np.random.default_rng(seed + order)
         if "fwd" in modes:
             from ftx.transforms.jvp import jvp
             t = pytree.tree_map(lambda x: _random_like(rng, x), args)
-            check_grads(lambda *a: jvp(f, a, t)[1], args, order - 1, ("fwd",), atol, rtol, eps)
+            _check_grads(lambda *a: jvp(f, a, t)[1], args, order - 1, ("fwd",), atol, rtol,
+                         eps, seed, f"jvp({what})", level + 1)
         if "rev" in modes:
             from ftx.transforms.reverse import vjp
             out = f(*args)
             u = pytree.tree_map(lambda x: _random_like(rng, x), out)
-            check_grads(lambda *a: vjp(f, *a)[1](u), args, order - 1, ("rev",), atol, rtol, eps)
-
+            _check_grads(lambda *a: vjp(f, *a)[1](u), args, order - 1, ("rev",), atol, rtol,
+                         eps, seed, f"vjp({what})", level + 1)

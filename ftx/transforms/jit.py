@@ -94,10 +94,11 @@ def _executable(jaxpr, backend):
     per_backend = _executables.setdefault(jaxpr, {})
     exe = per_backend.get(backend)
     if exe is None:
-        exe = _compile(jaxpr, backend)
-        if config.repro_level:  # FTX_REPRO: failures become minified, runnable repros
-            from ftx.debug.repro import wrap_executable
-            exe = wrap_executable(exe, jaxpr, backend)
+        if config.repro_level:  # FTX_REPRO: failures (compile errors too) become repros
+            from ftx.debug.repro import wrap_compile
+            exe = wrap_compile(_compile, jaxpr, backend)
+        else:
+            exe = _compile(jaxpr, backend)
         per_backend[backend] = exe
     return exe
 
