@@ -23,7 +23,8 @@ def best(fn, number, repeat=5):
 
 
 def chain_np(x, y):
-    gelu = 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x ** 3)))
+    # As a NumPy user writes it (x * x * x: np.power(x, 3) has no fast path and is 10x slower).
+    gelu = 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * (x * x * x))))
     return gelu * (1 / (1 + np.exp(-y))) + 0.1 * x * x
 
 

@@ -116,8 +116,11 @@ defjvp(rsqrt_p, lambda g, ans, x: mul(g, mul(_const(ans, -0.5), div(ans, x))))
 
 
 def _logistic(x):
-    # exp(-log(1 + exp(-x))) never overflows, unlike 1 / (1 + exp(-x)) for very negative x.
-    return np.exp(-np.logaddexp(0, -np.asarray(x)))
+    # One exp of -|x| (never overflows), then the algebraically stable branch for each sign:
+    # accurate in relative terms even far in the tails, and several times faster than logaddexp.
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 logistic_p = _unop("logistic", _logistic, _float)
