@@ -22,6 +22,7 @@ from ftx.core.dtypes import float0
 from ftx.numpy import _reductions as R
 from ftx.scipy import special as sp
 from ftx.testing import check_grads
+from tests.oracles import vmap_loop as loop
 
 SETTINGS = settings(max_examples=30, deadline=None)
 RNG = np.random.default_rng(0)
@@ -31,14 +32,6 @@ def normal(*shape):
     return RNG.standard_normal(shape)
 
 
-def loop(fn, args, in_axes):
-    """The oracle for vmap: ``fn`` on each batch element (eagerly: NumPy), stacked on axis 0."""
-    size = next(np.shape(a)[d] for a, d in zip(args, in_axes) if d is not None)
-    outs = [fn(*[a if d is None else np.take(a, b, axis=d) for a, d in zip(args, in_axes)])
-            for b in range(size)]
-    if isinstance(outs[0], (tuple, list)):
-        return [np.stack([np.asarray(o[i]) for o in outs]) for i in range(len(outs[0]))]
-    return np.stack([np.asarray(o) for o in outs])
 
 
 def check_vmap(fn, args, in_axes, rtol=1e-12):

@@ -14,6 +14,7 @@ import ftx.numpy as fnp
 from ftx import lax
 from ftx.numpy import _indexing as I
 from ftx.testing import check_grads
+from tests.oracles import vmap_loop as loop
 from tests.test_numpy_indexing import build, index_cases
 
 SETTINGS = settings(max_examples=30, deadline=None)
@@ -24,12 +25,6 @@ def normal(*shape):
     return RNG.standard_normal(shape)
 
 
-def loop(fn, args, in_axes):
-    """The oracle for vmap: fn applied to each batch element, stacked on axis 0."""
-    size = next(np.shape(a)[d] for a, d in zip(args, in_axes) if d is not None)
-    outs = [fn(*[a if d is None else np.take(a, b, axis=d) for a, d in zip(args, in_axes)])
-            for b in range(size)]
-    return np.stack([np.asarray(o) for o in outs])
 
 
 def check_vmap(fn, args, in_axes):
