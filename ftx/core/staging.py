@@ -80,7 +80,7 @@ class JaxprTrace(Trace):
 
     def process_primitive(self, prim, args, params):
         invars = [self.to_atom(a, prim) for a in args]
-        out_avals = prim.abstract_eval(*[v.aval for v in invars], **params)
+        out_avals = abstract_eval(prim, [v.aval for v in invars], params)
         source_info = current_source_info()
         outvars = [Var(a) for a in out_avals]
         self.eqns.append(JaxprEqn(prim, invars, outvars, params, source_info))
@@ -93,6 +93,25 @@ class JaxprTrace(Trace):
         if config.enable_checks:
             check_jaxpr(jaxpr)
         return jaxpr
+
+
+_abstract_eval_cache: dict = {}
+
+
+def abstract_eval(prim, in_avals, params) -> list:
+    """``prim.abstract_eval`` memoized on (primitive, input avals, params): tracing asks the
+    same question for every repeated operation, and shape rules can be costly (dot_general)."""
+    try:
+        key = (prim, *in_avals, *params.items())
+        hit = _abstract_eval_cache.get(key)
+    except TypeError:  # an unhashable param: no memo
+        return prim.abstract_eval(*in_avals, **params)
+    if hit is None:
+        hit = prim.abstract_eval(*in_avals, **params)
+        if len(_abstract_eval_cache) > 20000:
+            _abstract_eval_cache.clear()
+        _abstract_eval_cache[key] = hit
+    return list(hit)
 
 
 def trace_to_jaxpr(fun, in_avals, debug: TraceDebugInfo | None = None) -> Jaxpr:

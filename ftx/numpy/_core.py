@@ -160,13 +160,35 @@ def promote_shapes(name: str, *args):
     return [a if not s or s == shape else broadcast_to(a, shape, name) for a, s in zip(args, shapes)]
 
 
+def _already_promoted(args, inexact: bool) -> bool:
+    """True when every argument is a tracer of one shape and dtype (nothing to do): the
+    common case inside transforms, checked cheaply before the general path."""
+    first = args[0]
+    if not isinstance(first, Tracer):
+        return False
+    aval = first.aval
+    if aval.weak_type or (inexact and aval.dtype.kind not in "fc"):
+        return False
+    for a in args[1:]:
+        if not isinstance(a, Tracer):
+            return False
+        other = a.aval
+        if other.dtype != aval.dtype or other.shape != aval.shape or other.weak_type:
+            return False
+    return True
+
+
 def promote_args(name: str, *args):
     """Arrays in, then NumPy dtype promotion, then NumPy broadcasting."""
+    if _already_promoted(args, False):
+        return list(args)
     args = [asarray(a, name) for a in args]
     return promote_shapes(name, *promote_dtypes(*args))
 
 
 def promote_args_inexact(name: str, *args):
+    if _already_promoted(args, True):
+        return list(args)
     args = [asarray(a, name) for a in args]
     return promote_shapes(name, *promote_dtypes_inexact(*args))
 
