@@ -34,6 +34,7 @@ class Config:
     def __init__(self):
         object.__setattr__(self, "_options", {})
         object.__setattr__(self, "_values", {})
+        object.__setattr__(self, "_watchers", {})
 
     def define(self, name: str, default, doc: str, parse=None, validate=None,
                env: str | None = None) -> None:
@@ -55,6 +56,15 @@ class Config:
         # (jit reads several on every call).
         self._values[name] = value
         object.__setattr__(self, name, value)
+        for callback in self._watchers.get(name, ()):
+            callback(value)
+
+    def watch(self, name: str, callback) -> None:
+        """Call ``callback(value)`` now and whenever option ``name`` changes (library code
+        that caches an option in a hot path, like the eager NaN check)."""
+        self._option(name)
+        self._watchers.setdefault(name, []).append(callback)
+        callback(self._values[name])
 
     def update(self, name: str, value) -> None:
         """``ftx.config.update('enable_checks', True)``."""
@@ -99,7 +109,7 @@ class Config:
         raise AttributeError(f"use ftx.config.update({name!r}, value) to change an option")
 
     def __dir__(self):
-        return list(self._options) + ["update", "override", "describe"]
+        return list(self._options) + ["update", "override", "describe", "watch"]
 
 
 config = Config()

@@ -275,7 +275,13 @@ def eval_jaxpr(jaxpr: Jaxpr, *args, consts=None) -> list:
         return a.val if type(a) is Literal else env[a]
 
     for eqn in jaxpr.eqns:
-        outs = eqn.primitive.bind(*[read(a) for a in eqn.invars], **eqn.params)
+        try:
+            outs = eqn.primitive.bind(*[read(a) for a in eqn.invars], **eqn.params)
+        except FloatingPointError as e:  # debug_nans: say which equation of the graph
+            if eqn.source_info is not None and str(eqn.source_info) not in str(e):
+                raise FloatingPointError(f"{e} The equation `{pp_eqn(eqn, _Namer())}` was "
+                                         f"traced from {eqn.source_info}.") from None
+            raise
         for v, x in zip(eqn.outvars, outs):
             env[v] = x
     return [read(v) for v in jaxpr.outvars]

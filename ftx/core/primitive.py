@@ -7,6 +7,7 @@ positional, parameters keyword-only and hashable; every rule returns a list.
 """
 from __future__ import annotations
 
+from ftx.core import nan_checks
 from ftx.core import trace as _trace
 from ftx.core.errors import MissingRuleError
 
@@ -52,16 +53,22 @@ class Primitive:
             for a in args:
                 if isinstance(a, _trace.Tracer):
                     raise _trace.leaked(a, self)
-            return self.impl(*args, **params)
+            outs = self.impl(*args, **params)
+            if nan_checks.active:
+                nan_checks.check(self.name, outs)
+            return outs
         return trace.process_primitive(self, args, params)
 
     def bind1(self, *args, **params):
         trace = _trace._current.get()
-        if trace is None:
+        if trace is None:  # the same as bind, inlined: this is the eager hot path
             for a in args:
                 if isinstance(a, _trace.Tracer):
                     raise _trace.leaked(a, self)
-            return self.impl(*args, **params)[0]
+            outs = self.impl(*args, **params)
+            if nan_checks.active:
+                nan_checks.check(self.name, outs)
+            return outs[0]
         return trace.process_primitive(self, args, params)[0]
 
     def def_impl(self, impl):

@@ -8,7 +8,7 @@ import functools
 import numpy as np
 
 from ftx import lax
-from ftx.core import dtypes
+from ftx.core import dtypes, nan_checks
 from ftx.core.avals import ShapedArray, get_aval
 from ftx.core.trace import Tracer, _current
 
@@ -27,7 +27,10 @@ def eager_numpy(np_fn):
         @functools.wraps(traced_fn)
         def fn(*args, **kwargs):
             if _current.get() is None:
-                return np_fn(*args, **kwargs)
+                out = np_fn(*args, **kwargs)
+                if nan_checks.active:
+                    nan_checks.check(f"ftx.numpy.{np_fn.__name__}", [out])
+                return out
             return traced_fn(*args, **kwargs)
 
         fn.traced = traced_fn  # the lax expression, for tests and for reading

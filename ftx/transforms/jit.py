@@ -369,9 +369,12 @@ class Jitted:
         if _current.get() is None:
             if entry.run is None:
                 entry.run = _executable(entry.jaxpr, backend)
-            if fast_key is not None and entry in self._cache.values():
+            if fast_key is not None and entry in self._cache.values() and \
+                    not (config.debug_nans or config.debug_infs):
                 self._fast_cache[fast_key] = entry
             outs = entry.run(*entry.consts, *leaves)
+            if config.debug_nans or config.debug_infs:
+                _recheck_nans(entry, leaves, outs, self.__name__)
         else:
             outs = jit_p.bind(*entry.consts, *leaves, jaxpr=entry.jaxpr, name=self.__name__,
                               backend=backend)
@@ -397,6 +400,18 @@ class Jitted:
     def lower(self, *args, **kwargs) -> "Lowered":
         """``jit(f).lower(ShapeDtypeStruct((256, 784), np.float32)).compile()``."""
         return self.trace(*args, **kwargs).lower()
+
+
+def _recheck_nans(entry, leaves, outs, name):
+    """debug_nans under jit: if the compiled program returned a NaN/inf, run it again op by op
+    on the reference interpreter so the failing operation and its line are named."""
+    from ftx.core import nan_checks
+    try:
+        nan_checks.check(f"the output of jit({name})", outs)
+    except FloatingPointError:
+        with set_current_trace(None):
+            eval_jaxpr(entry.jaxpr, *entry.consts, *leaves)  # raises at the first bad equation
+        raise
 
 
 def _aval_for_trace(x):

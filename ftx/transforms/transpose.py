@@ -50,7 +50,13 @@ def backward_pass(jaxpr: Jaxpr, cts_out, consts=None) -> list:
         invals = [v.val if isinstance(v, Literal) else
                   UndefinedPrimal(v.aval) if v in linear else values[v] for v in eqn.invars]
         rule = get_rule("transpose", eqn.primitive, [v.aval for v in eqn.invars])
-        cts_in = rule(cts, *invals, **eqn.params)
+        try:
+            cts_in = rule(cts, *invals, **eqn.params)
+        except FloatingPointError as e:  # debug_nans: name the forward line it came from
+            origin = f" from {eqn.source_info}" if eqn.source_info is not None else ""
+            raise FloatingPointError(f"{e} This happened in the backward pass, transposing "
+                                     f"`{eqn.primitive.name}`, the derivative of the forward "
+                                     f"computation{origin}.") from None
         if len(cts_in) != len(eqn.invars):
             raise RuntimeError(f"transpose rule of {eqn.primitive.name} returned "
                                f"{len(cts_in)} cotangents for {len(eqn.invars)} operands")
