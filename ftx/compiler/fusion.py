@@ -13,7 +13,7 @@ that is used later (or returned) is one of its outputs.
 """
 from __future__ import annotations
 
-from ftx.core.jaxpr import Jaxpr, JaxprEqn, Literal, Var
+from ftx.core.jaxpr import Jaxpr, JaxprEqn, Var
 
 
 class Group:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ftx.backends.numba_cpu import elementwise
 from ftx.backends.numba_cpu.kernels import kernel_source, load_kernel
-from ftx.compiler.fusion import Call, Group, plan
+from ftx.compiler.fusion import Group, plan
 from ftx.core.jaxpr import Jaxpr, Literal, Var
 
 

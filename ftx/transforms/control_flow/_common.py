@@ -22,8 +22,6 @@ from ftx.core.jaxpr import Jaxpr, Var
 from ftx.core.source_info import function_source_info
 from ftx.core.staging import trace_to_jaxpr
 from ftx.core.trace import TraceDebugInfo, Tracer
-from ftx.transforms.batching import batch_jaxpr  # noqa: F401
-from ftx.transforms.jvp import jvp_jaxpr  # noqa: F401
 
 
 def fun_name(fun) -> str:
@@ -205,8 +203,6 @@ def tangent_zeros(aval):
     return np.zeros(aval.shape, aval.strip_weak_type().to_tangent_aval().dtype)
 
 
-# jvp_jaxpr and batch_jaxpr (jaxpr-level transforms reporting which outputs are nonzero or
-# batched) live with their transforms; the control-flow rules import them from here.
 
 
 __all__ = []

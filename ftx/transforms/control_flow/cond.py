@@ -17,9 +17,11 @@ from ftx.core.jaxpr import Jaxpr, Var, eval_jaxpr
 from ftx.core.primitive import Primitive, def_rule
 from ftx.core.trace import set_current_trace
 from ftx.lax._ad_rules import instantiate
+from ftx.transforms.batching import batch_jaxpr
 from ftx.transforms.control_flow._common import (
-    as_operand, batch_jaxpr, describe_types, fresh_outputs, fun_name, join_branch_types, jvp_jaxpr,
-    leaf_labels, nonzero_tangent, strong, trace_fun, wrap, zeros)
+    as_operand, describe_types, fresh_outputs, fun_name, join_branch_types, leaf_labels,
+    nonzero_tangent, strong, trace_fun, wrap, zeros)
+from ftx.transforms.jvp import jvp_jaxpr
 
 __all__ = ["cond", "switch", "cond_p"]
 

@@ -24,10 +24,12 @@ from ftx.core.jaxpr import Jaxpr, Literal, eval_jaxpr
 from ftx.core.primitive import Primitive, def_rule
 from ftx.core.trace import Tracer, set_current_trace
 from ftx.lax._ad_rules import instantiate
+from ftx.transforms.batching import batch_jaxpr
 from ftx.transforms.control_flow._common import (
-    as_operand, batch_jaxpr, carry_casts, cast_leaves, check_carry_tree, describe_types,
-    fresh_outputs, fun_name, jvp_jaxpr, leaf_labels, nonzero_tangent, permute, split, strong,
-    tangent_zeros, trace_fun, with_unused_inputs, wrap)
+    as_operand, carry_casts, cast_leaves, check_carry_tree, describe_types, fresh_outputs,
+    fun_name, leaf_labels, nonzero_tangent, permute, split, strong, tangent_zeros, trace_fun,
+    with_unused_inputs, wrap)
+from ftx.transforms.jvp import jvp_jaxpr
 
 __all__ = ["scan", "while_loop", "fori_loop", "map", "scan_p", "while_p"]
 
