@@ -64,7 +64,8 @@ def plan(jaxpr: Jaxpr, can_fuse) -> list:
             return
         group.outputs = [v for e in group.eqns for v in e.outvars
                          if v in returned or uses_after.get(v, -1) >= at_index]
-        steps.append(group)
+        if group.outputs:  # a group nobody reads is dead code (elementwise ops are pure)
+            steps.append(group)
 
     for i, eqn in enumerate(jaxpr.eqns):
         out_shape = eqn.outvars[0].aval.shape if len(eqn.outvars) == 1 else None

@@ -232,6 +232,8 @@ class Jitted:
     def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(),
                  backend=None):
         functools.update_wrapper(self, fun)
+        if not hasattr(self, "__name__"):  # a callable object rather than a function
+            self.__name__ = type(fun).__name__
         self._fun = fun
         self._static_argnums = (static_argnums,) if isinstance(static_argnums, int) \
             else tuple(static_argnums)
