@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ftx.core.ad_util import UndefinedPrimal, Zero, aval_of, is_undefined
+from ftx.core.ad_util import UndefinedPrimal, Zero, is_undefined
 from ftx.core.avals import get_aval
 from ftx.core.primitive import def_rule
 
@@ -62,10 +62,6 @@ def unbroadcast(ct, aval):
     from ftx.lax.reductions import reduce_sum
     assert aval.shape == (), (ct_shape, aval)
     return reduce_sum(ct, tuple(range(len(ct_shape))))
-
-
-def zeros_like_aval(aval):
-    return np.zeros(aval.shape, aval.dtype)
 
 
 def defjvp(prim, *per_operand):
@@ -141,10 +137,5 @@ def nondifferentiable(prim, why: str = "its outputs are piecewise constant"):
     prim.exempt("transpose", f"not differentiable: {why}")
 
 
-def linear_operand_avals(*operands):
-    """The avals of operands, whether values or UndefinedPrimals (for transpose rules)."""
-    return [aval_of(x) for x in operands]
-
-
 __all__ = ["instantiate", "add_tangents", "unbroadcast", "defjvp", "deflinear", "defbilinear",
-           "nondifferentiable", "Zero", "UndefinedPrimal", "is_undefined", "zeros_like_aval"]
+           "nondifferentiable", "Zero", "UndefinedPrimal", "is_undefined"]

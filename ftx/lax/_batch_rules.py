@@ -33,8 +33,9 @@ def bdim_to_front(x, dim, size: int):
     """``x`` with its batch axis first; an unbatched ``x`` is broadcast to the batch size."""
     if dim is not_mapped:
         from ftx.lax.shape import broadcast
-        return broadcast(np.asarray(x) if not hasattr(x, "aval") and not isinstance(x, np.ndarray)
-                         else x, (size,))
+        # A Python scalar becomes a 0-d array first, so broadcast sees an array.
+        return broadcast(np.asarray(x) if isinstance(x, (bool, int, float, complex)) else x,
+                         (size,))
     return moveaxis(x, dim, 0)
 
 
@@ -45,7 +46,7 @@ def bdim_to(x, dim, dst: int, size: int):
 
 def defvectorized(prim):
     def rule(axis_data, args, dims, **params):
-        return prim.bind(*args, **params), [dims[0]] * 1
+        return prim.bind(*args, **params), [dims[0]]
 
     def_rule("batch", prim, rule)
 
@@ -85,7 +86,7 @@ def defbroadcasting(prim):
         if len(set(mapped)) == 1 and all(
                 d is not not_mapped or get_aval(x).ndim == 0 for x, d in zip(args, dims)) and \
                 len({get_aval(x).ndim for x, d in zip(args, dims) if d is not not_mapped}) == 1:
-            return prim.bind(*args, **params), [mapped[0]] * 1
+            return prim.bind(*args, **params), [mapped[0]]
         aligned = broadcast_batched_args(axis_data, args, dims)
         return prim.bind(*aligned, **params), [0]
 

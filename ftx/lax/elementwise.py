@@ -21,7 +21,7 @@ from ftx.core.primitive import Primitive, def_rule
 from ftx.lax._ad_rules import defbilinear, defjvp, deflinear, instantiate, nondifferentiable, unbroadcast
 from ftx.lax._batch_rules import (bdim_to_front, broadcast_batched_args, defbroadcasting,
                                   defvectorized)
-from ftx.lax._shape_rules import check_kinds, describe, elementwise_aval
+from ftx.lax._shape_rules import describe, elementwise_aval
 
 _float = "f"
 _inexact = "fc"
@@ -656,10 +656,6 @@ def convert_element_type(x, new_dtype):
 def stop_gradient(x):
     """The identity, but derivatives treat the result as a constant: ``grad(lambda x: stop_gradient(x) * x)(3.) == 3.``."""
     return stop_gradient_p.bind1(x)
-
-
-def check_float(name: str, aval) -> None:
-    check_kinds(name, aval, _inexact)
 
 
 __all__ = [

@@ -9,7 +9,7 @@ import numpy as np
 
 from ftx import lax
 from ftx.core import dtypes, nan_checks
-from ftx.core.avals import ShapedArray, get_aval
+from ftx.core.avals import get_aval
 from ftx.core.trace import Tracer, _current
 
 _PY_SCALARS = (bool, int, float, complex)
@@ -66,10 +66,6 @@ def _flat_sequence(x):
             yield from _flat_sequence(item)
         else:
             yield item
-
-
-def aval_of(x) -> ShapedArray:
-    return get_aval(x)
 
 
 def shape_of(x) -> tuple:

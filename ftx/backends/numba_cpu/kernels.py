@@ -15,10 +15,8 @@ import sys
 import tempfile
 import threading
 
-import numpy as np
-
 from ftx.backends.numba_cpu.elementwise import PRELUDE, SCALAR_EXPRESSIONS, literal
-from ftx.core.jaxpr import Literal, Var
+from ftx.core.jaxpr import Literal
 
 CODEGEN_VERSION = "2"
 _lock = threading.Lock()
@@ -190,8 +188,4 @@ def _has_source(path, source) -> bool:
     return False
 
 
-def empty(shape, dtype):
-    return np.empty(shape, dtype)
-
-
-__all__ = ["kernel_source", "load_kernel", "cache_dir", "Var"]
+__all__ = ["kernel_source", "load_kernel", "cache_dir"]
