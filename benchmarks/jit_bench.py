@@ -33,6 +33,35 @@ def chain_ftx(x, y):
     return gelu * ftx.lax.logistic(y) + 0.1 * x * x
 
 
+def _numpy_transcendentals():
+    """What a NumPy user calls for each function fused by ftx.jit's CPU kernels (erf: SciPy,
+    else the reference backend's math.erf loop)."""
+    import math
+    try:
+        from scipy.special import erf
+    except ImportError:
+        erf = np.frompyfunc(math.erf, 1, 1)
+    return {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p,
+            "tanh": np.tanh, "logistic": lambda x: 1 / (1 + np.exp(-x)), "erf": erf}
+
+
+def transcendental_rows(n=2 ** 20):
+    """ns per element of each fused transcendental alone (``ftx.jit(fnp.exp)``) vs NumPy."""
+    ftx_fns = {"exp": fnp.exp, "expm1": fnp.expm1, "log": fnp.log, "log1p": fnp.log1p,
+               "tanh": fnp.tanh, "logistic": ftx.lax.logistic, "erf": ftx.lax.erf}
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, np_fn in _numpy_transcendentals().items():
+        cells = []
+        for dtype in (np.float32, np.float64):
+            x = rng.uniform(0.01 if name.startswith("log") else -5, 5, n).astype(dtype)
+            f = ftx.jit(ftx_fns[name])
+            cells.append(f"{best(lambda: f(x), 10) / n * 1e9:.2f} / "
+                         f"{best(lambda: np_fn(x), 10 if name != 'erf' else 1, 3) / n * 1e9:.2f}")
+        rows.append((f"  {name}: f32, f64", None, "  ".join(cells)))
+    return rows
+
+
 def mlp_loss(params, x, y):
     h = x
     for w, b in params[:-1]:
@@ -59,6 +88,9 @@ def main():
     h(x, y)
     rows.append(("  ftx.jit first call (trace + compile)", (time.perf_counter() - t0) * 1e3, "ms"))
     rows.append(("  ftx.jit", best(lambda: h(x, y), 5) * 1e3, "ms"))
+
+    rows.append(("fused transcendental alone, 1M: ftx / NumPy ns", None, ""))
+    rows += transcendental_rows()
 
     sizes = [784, 1024, 1024, 10]
     params = [(rng.normal(0, 0.03, (m, n)).astype(np.float32), np.zeros(n, np.float32))
@@ -91,11 +123,12 @@ def main():
 
     print(f"# ftx.jit — {platform.machine()}, Python {platform.python_version()}, "
           f"NumPy {np.__version__}")
-    print(f"| {'case':<46} | {'time':>12} |")
-    print(f"|{'-' * 48}|{'-' * 14}|")
+    width = max(12, *(len(unit) for _, value, unit in rows if value is None))
+    print(f"| {'case':<46} | {'time':>{width}} |")
+    print(f"|{'-' * 48}|{'-' * (width + 2)}|")
     for name, value, unit in rows:
         cell = unit if value is None else f"{value:.2f} {unit}"
-        print(f"| {name:<46} | {cell:>12} |")
+        print(f"| {name:<46} | {cell:>{width}} |")
 
 
 if __name__ == "__main__":

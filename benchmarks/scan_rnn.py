@@ -123,7 +123,7 @@ def main():
     ]
     jit_loss, jit_grad = ftx.jit(ftx_scan_loss), ftx.jit(ftx.grad(ftx_scan_loss))
     np.testing.assert_allclose(jit_grad(p, xs, h0)["W"], ref_grad["W"], rtol=1e-8, atol=1e-10)
-    rows.append(("ftx.jit of lax.scan (loop body interpreted, v1 backend)",
+    rows.append(("ftx.jit of lax.scan (loop body compiled)",
                  best_ms(lambda: jit_loss(p, xs, h0)), best_ms(lambda: jit_grad(p, xs, h0))))
     try:
         import jax

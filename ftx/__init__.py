@@ -31,3 +31,30 @@ from ftx.transforms.custom_derivatives import Function, custom_jvp, custom_vjp  
 from ftx.transforms.jit import RetraceError, jit, no_retrace  # noqa: E402
 
 __all__ += ["Function", "custom_jvp", "custom_vjp", "jit", "no_retrace", "RetraceError"]
+
+# Activation checkpointing and the AOT forward/backward split (min-cut rematerialization).
+from ftx.transforms.aot import aot_function, aot_module  # noqa: E402
+from ftx.transforms.checkpoint import (checkpoint, checkpoint_name, checkpoint_policies,  # noqa: E402
+                                       print_saved_residuals, remat)
+
+__all__ += ["checkpoint", "remat", "checkpoint_name", "checkpoint_policies", "aot_function",
+            "aot_module", "print_saved_residuals"]
+
+from ftx.debug.leaks import LeakedTracerError, checking_leaks  # noqa: E402
+
+__all__ += ["checking_leaks", "LeakedTracerError"]
+
+# MPI collectives; mpi4py is imported only when a communicator is first needed.
+from ftx import distributed  # noqa: E402
+
+__all__ += ["distributed"]
+
+# The persistent compile cache: ftx.cache.info() / clear(), python -m ftx.cache info|clear.
+from ftx import cache  # noqa: E402
+
+__all__ += ["cache"]
+
+# Devices and explicit host <-> GPU transfers (ftx.jit(..., backend="cuda") takes DeviceArrays).
+from ftx._devices import DeviceArray, device_put, devices  # noqa: E402
+
+__all__ += ["DeviceArray", "device_put", "devices"]

@@ -78,7 +78,8 @@ def test_kernels_are_shape_generic():
 
 
 def test_executor_frees_temporaries_and_shows_its_source():
-    f = ftx.jit(lambda x: fnp.sum(fnp.exp(x * 2.0) + 1.0))
+    # the sort's operand is a temporary between a kernel and a NumPy call
+    f = ftx.jit(lambda x: fnp.sum(fnp.sort(x * 2.0) + 1.0))
     text = f.lower(np.ones(3)).compile().as_text()
     assert "def run(" in text and "@numba.njit" in text and "del " in text
     assert "# mul" in text  # one commented line per fused equation
@@ -102,23 +103,6 @@ def test_generated_code_runs_without_numba_jit(tmp_path):
     assert "ok" in result.stdout
 
 
-def test_a_second_process_loads_kernels_from_the_disk_cache(tmp_path):
-    env = dict(os.environ, FTX_CACHE_DIR=str(tmp_path))
-    code = """
-        import numpy as np, ftx, ftx.numpy as fnp
-        from ftx.backends.numba_cpu import kernels
-        f = ftx.jit(lambda x: fnp.minimum(x * 1.5 + 2.0, 4.0))
-        assert np.allclose(f(np.arange(4.0)), np.minimum(np.arange(4.0) * 1.5 + 2.0, 4.0))
-        print(sum(k.stats.cache_hits.get(s, 0) for k in kernels._loaded.values()
-                  for s in k.signatures))
-    """
-    first = _run_python(code, env)
-    assert first.returncode == 0, first.stderr
-    second = _run_python(code, env)
-    assert second.returncode == 0, second.stderr
-    assert int(first.stdout.split()[-1]) == 0 and int(second.stdout.split()[-1]) >= 1
-
-
 def test_a_corrupt_cached_kernel_is_rebuilt_with_a_warning(tmp_path, monkeypatch):
     monkeypatch.setattr(kernels, "_loaded", {})
     with ftx.config.override(cache_dir=str(tmp_path)):
@@ -139,3 +123,17 @@ def test_a_cache_dir_writable_by_others_is_refused(tmp_path, monkeypatch):
     with ftx.config.override(cache_dir=str(shared)):
         with pytest.raises(PermissionError, match="writable by other users"):
             ftx.jit(lambda x: x * 11.0 + 3.0)(np.ones(2))
+
+
+@pytest.mark.parametrize("f", [lambda x: x, lambda x: x * 1.0, lambda x: (x * 2.0, x * 2.0),
+                               lambda x: (x, x)])
+def test_jit_outputs_never_alias_inputs_or_each_other(f):
+    x = np.arange(3.0)
+    outs = ftx.jit(f)(x)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    for o in outs:
+        o[...] = -1.0  # a user writing into a result must not change anything else
+    np.testing.assert_array_equal(x, np.arange(3.0))
+    if len(outs) == 2:
+        outs[1][...] = 7.0
+        np.testing.assert_array_equal(outs[0], -1.0)

@@ -1,10 +1,17 @@
 """Fusion planning: which equations of a jaxpr run together as one loop nest.
 
-A *group* is a run of elementwise equations with one output shape, plus the
-``broadcast_in_dim``s that feed them from outside (read in place with
-broadcast indexing, never materialized). A backend says which equations it can
-fuse (``can_fuse(eqn)``); everything else is a *call* that the executor runs on
-its own (BLAS matmuls, gathers, control flow, ...).
+A *group* is a run of elementwise equations with one shape (the loop shape),
+plus the ``broadcast_in_dim``s that feed them from outside (read in place with
+broadcast indexing, never materialized), plus the reductions that consume its
+values (accumulated inside the same loop nest, so a reduced intermediate is
+never written to memory). A backend says which equations it can fuse
+(``can_fuse(eqn)``); everything else is a *call* that the executor runs on its
+own (BLAS matmuls, gathers, control flow, ...).
+
+A reduction joins a group only when its operand is computed by that group (a
+lone reduction is better served by NumPy's pairwise summation), and all the
+reductions of one group share their ``axes``. A reduced value cannot feed the
+group that computes it: any equation that reads one closes the group first.
 
 The plan is a list of steps in execution order. Groups of different shapes
 may be open at once; a group runs at the point where it closes: when any other
@@ -16,10 +23,17 @@ from __future__ import annotations
 from ftx.core.jaxpr import Jaxpr, JaxprEqn, Var
 
 
-class Group:
-    """Equations fused into one kernel, all with output shape ``shape``."""
+REDUCTIONS = frozenset({"reduce_sum", "reduce_prod", "reduce_max", "reduce_min",
+                        "reduce_and", "reduce_or"})
 
-    __slots__ = ("eqns", "shape", "inputs", "outputs", "defined")
+
+class Group:
+    """Equations fused into one kernel, all looping over ``shape``.
+
+    ``reduce_axes`` is None, or the ``axes`` of the group's reductions.
+    """
+
+    __slots__ = ("eqns", "shape", "inputs", "outputs", "defined", "reduce_axes", "reduced")
 
     def __init__(self, shape):
         self.eqns: list[JaxprEqn] = []
@@ -27,6 +41,8 @@ class Group:
         self.inputs: list = []     # external Vars read by the group (in first-use order)
         self.outputs: list = []    # group Vars needed after the group
         self.defined: set = set()  # Vars defined inside the group
+        self.reduce_axes = None
+        self.reduced: set = set()  # outputs of the group's reductions
 
     def __repr__(self):
         names = " ".join(e.primitive.name for e in self.eqns)
@@ -68,21 +84,23 @@ def plan(jaxpr: Jaxpr, can_fuse) -> list:
             steps.append(group)
 
     for i, eqn in enumerate(jaxpr.eqns):
-        out_shape = eqn.outvars[0].aval.shape if len(eqn.outvars) == 1 else None
-        fusible = out_shape is not None and out_shape != () and can_fuse(eqn)
+        loop_shape = _loop_shape(eqn, open_groups, can_fuse)
         # A value of an open group read by anything other than that group's own next
         # member must exist first: close its group.
         for other in list(open_groups.values()):
-            reads = any(isinstance(v, Var) and v in other.defined for v in eqn.invars)
-            if reads and not (fusible and other.shape == out_shape):
+            reads = [v for v in eqn.invars if isinstance(v, Var) and v in other.defined]
+            if reads and (other.shape != loop_shape or any(v in other.reduced for v in reads)):
                 close(other, i)
-        if not fusible:
+        if loop_shape is None:
             steps.append(Call(eqn))
             continue
-        group = open_groups.get(out_shape)
+        group = open_groups.get(loop_shape)
         if group is None:
-            group = open_groups[out_shape] = Group(out_shape)
+            group = open_groups[loop_shape] = Group(loop_shape)
         group.eqns.append(eqn)
+        if eqn.primitive.name in REDUCTIONS:
+            group.reduce_axes = eqn.params["axes"]
+            group.reduced.update(eqn.outvars)
         for v in eqn.invars:
             if isinstance(v, Var) and v not in group.defined and v not in group.inputs:
                 group.inputs.append(v)
@@ -94,3 +112,20 @@ def plan(jaxpr: Jaxpr, can_fuse) -> list:
         if isinstance(step, Group):
             step.inputs = [v for v in step.inputs if v not in step.defined]
     return steps
+
+
+def _loop_shape(eqn, open_groups, can_fuse):
+    """The shape of the group ``eqn`` can join (its output shape; for a reduction, its
+    operand's), or None when it runs on its own."""
+    if len(eqn.outvars) != 1 or not can_fuse(eqn):
+        return None
+    if eqn.primitive.name not in REDUCTIONS:
+        shape = eqn.outvars[0].aval.shape
+        return shape if shape != () else None
+    operand = eqn.invars[0]
+    group = open_groups.get(operand.aval.shape)
+    axes = eqn.params["axes"]
+    if (group is None or operand not in group.defined or operand in group.reduced or not axes
+            or group.reduce_axes not in (None, axes)):
+        return None
+    return group.shape

@@ -30,7 +30,8 @@ class Primitive:
     NumPy ``impl`` directly, so eager ftx costs about what NumPy costs.
     """
 
-    __slots__ = ("name", "impl", "abstract_eval", "exemptions", "uses_axis_name", "__weakref__")
+    __slots__ = ("name", "impl", "abstract_eval", "exemptions", "uses_axis_name", "effectful",
+                 "__weakref__")
 
     def __init__(self, name: str):
         if name in _PRIMITIVES:
@@ -42,6 +43,9 @@ class Primitive:
         # Collectives over a named vmap axis (psum, axis_index, ...) set this: the vmap
         # that binds the name must see them even when no operand is batched.
         self.uses_axis_name = False
+        # Primitives whose impl does something besides computing its outputs (debug_callback)
+        # set this: graph passes never drop, merge or pre-compute their equations.
+        self.effectful = False
         _PRIMITIVES[name] = self
 
     def __repr__(self):

@@ -108,10 +108,23 @@ def abstract_eval(prim, in_avals, params) -> list:
         return prim.abstract_eval(*in_avals, **params)
     if hit is None:
         hit = prim.abstract_eval(*in_avals, **params)
-        if len(_abstract_eval_cache) > 20000:
-            _abstract_eval_cache.clear()
-        _abstract_eval_cache[key] = hit
+        if _memoizable(params):
+            if len(_abstract_eval_cache) > 20000:
+                _abstract_eval_cache.clear()
+            _abstract_eval_cache[key] = hit
     return list(hit)
+
+
+def _memoizable(params) -> bool:
+    """False for params holding Python functions (custom rules, callbacks) or sub-jaxprs:
+    hashed by identity and made afresh per call, they never hit, and this global would keep
+    alive what they hold (tracers in closures, constants)."""
+    for v in params.values():
+        if isinstance(v, Jaxpr) or (callable(v) and not isinstance(v, type)):
+            return False
+        if type(v) is tuple and any(isinstance(x, Jaxpr) for x in v):
+            return False
+    return True
 
 
 def trace_to_jaxpr(fun, in_avals, debug: TraceDebugInfo | None = None) -> Jaxpr:

@@ -19,6 +19,10 @@ from ftx.core.avals import ShapedArray, register_aval_handler
 # None means "no transform": primitives run their NumPy impl (eager mode).
 _current: ContextVar = ContextVar("ftx_current_trace", default=None)
 
+# Set by ftx.debug.leaks while a ``checking_leaks()`` block is active: called with each trace
+# as its transform exits. None otherwise, so an exit costs one global lookup.
+on_trace_exit = None
+
 
 def current_trace():
     """The innermost active trace, or None in eager mode."""
@@ -74,6 +78,8 @@ class Trace:
 
     def invalidate(self) -> None:
         self.valid = False
+        if on_trace_exit is not None:
+            on_trace_exit(self)
 
     def owns(self, x) -> bool:
         return isinstance(x, Tracer) and x._trace.tag is self.tag

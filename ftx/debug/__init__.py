@@ -22,9 +22,11 @@ def callback(fn, *args, **kwargs):
     """
     leaves, tree = pytree.tree_flatten((args, kwargs))
     arrays = [i for i, x in enumerate(leaves) if not isinstance(x, str)]
+    # The strings only: a jaxpr keeps this function, and the arrays may be tracers.
+    strings = [None if i in arrays else x for i, x in enumerate(leaves)]
 
     def on_values(*values):
-        full = list(leaves)
+        full = list(strings)
         for i, v in zip(arrays, values):
             full[i] = v
         a, k = pytree.tree_unflatten(tree, full)

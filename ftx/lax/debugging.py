@@ -27,6 +27,7 @@ def _batch(axis_data, args, dims, *, callback):
 
 
 debug_callback_p = Primitive("debug_callback")
+debug_callback_p.effectful = True  # graph passes must keep every call, in order
 debug_callback_p.def_impl(_impl)
 debug_callback_p.def_abstract_eval(lambda *avals, callback: [])
 def_rule("jvp", debug_callback_p, _jvp)

@@ -456,6 +456,8 @@ class custom_vjp:
             self, args, "custom_vjp")
         user_fwd, user_bwd, name = self.fwd, self.bwd, self.__name__
         res_store = {}
+        # Only the structures: values of diff may be tracers, which a kept pullback would leak.
+        diff_trees = [pytree.tree_structure(a) for a in diff]
 
         def flat_fwd(xs):
             out, res = user_fwd(*merge(pytree.tree_unflatten(in_tree, xs)))
@@ -470,18 +472,17 @@ class custom_vjp:
             res_tree = pytree.tree_unflatten(res_store["tree"], res)
             ct = pytree.tree_unflatten(out_tree, cts)
             out = user_bwd(*nondiff, res_tree, ct) if nondiff else user_bwd(res_tree, ct)
-            if not isinstance(out, (tuple, list)) or len(out) != len(diff):
+            if not isinstance(out, (tuple, list)) or len(out) != len(diff_trees):
                 raise TypeError(f"custom_vjp bwd rule of {name} must return a tuple with one "
-                                f"cotangent per differentiable argument ({len(diff)}), got "
+                                f"cotangent per differentiable argument ({len(diff_trees)}), got "
                                 f"{type(out).__name__}"
                                 + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
             leaves = []
-            for arg, ct_arg in zip(diff, out):
-                arg_leaves = pytree.tree_leaves(arg)
+            for tree, ct_arg in zip(diff_trees, out):
                 if ct_arg is None:
-                    leaves.extend([None] * len(arg_leaves))
+                    leaves.extend([None] * tree.num_leaves)
                 else:
-                    leaves.extend(pytree.tree_structure(arg).flatten_up_to(ct_arg))
+                    leaves.extend(tree.flatten_up_to(ct_arg))
             return leaves
 
         fwd_jvp = None

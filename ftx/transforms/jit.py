@@ -21,6 +21,7 @@ import weakref
 
 import numpy as np
 
+from ftx.backends.numba_cuda.array import DeviceArray  # numba-free: just the array type
 from ftx.core import pytree
 from ftx.core.ad_util import Zero, is_undefined
 from ftx.core.avals import ShapedArray, ShapeDtypeStruct, get_aval
@@ -42,7 +43,8 @@ config.define("repro_level", 0,
               "the path of a runnable repro; 2: also check every compiled result against the "
               "reference interpreter", parse=int, env="FTX_REPRO")
 config.define("default_backend", "cpu",
-              "the backend of ftx.jit when none is given: 'cpu' or 'reference'",
+              "the backend of ftx.jit when none is given: 'cpu', 'cuda' (an NVIDIA GPU; "
+              "arguments must be ftx.device_put on it) or 'reference'",
               parse=str, validate=lambda v: _check_backend(v))
 
 
@@ -70,20 +72,85 @@ def no_retrace():
 
 # =========================================================================== backends
 
-_BACKENDS = ("cpu", "reference")
+_BACKENDS = ("cpu", "cuda", "reference")
 
 
 def _check_backend(name):
     if name not in _BACKENDS:
-        raise ValueError(f"unknown ftx backend {name!r}; the backends are {', '.join(_BACKENDS)}"
-                         " (the CUDA backend is not available yet)")
+        raise ValueError(f"unknown ftx backend {name!r}; the backends are {', '.join(_BACKENDS)}")
+
+
+def _check_placement(leaves, backend, name, tree_of):
+    """jit never copies arrays between the host and a GPU behind the caller's back: a 'cuda'
+    function takes DeviceArrays (and scalars), the other backends take host arrays.
+    ``tree_of()`` gives the arguments' tree (to name the bad one)."""
+    for i, x in enumerate(leaves):
+        on_gpu = type(x) is DeviceArray
+        if on_gpu == (backend == "cuda") or (not on_gpu and np.ndim(x) == 0):
+            continue
+        paths = [pytree.keystr(p) for p, _ in pytree.tree_flatten_with_path(
+            pytree.tree_unflatten(tree_of(), list(range(len(leaves)))))[0]]
+        where = f"{_arg_path(paths[i])} ({_fmt_leaf(_leaf_key(x))})"
+        if on_gpu:
+            raise TypeError(f"jit({name}, backend={backend!r}): {where} is a DeviceArray in GPU "
+                            "memory. Copy it to the host explicitly with np.asarray(x) or "
+                            "ftx.device_put(x, 'cpu'), or jit with backend='cuda'.")
+        raise TypeError(f"jit({name}, backend='cuda'): {where} is a {type(x).__name__} in host "
+                        "memory. Move it to the GPU once with ftx.device_put(x, 'cuda') and pass "
+                        "the DeviceArray (ftx never copies arguments to the GPU at every call).")
 
 
 def _compile(jaxpr: Jaxpr, backend: str):
     """An executable ``f(*flat_args) -> list`` for ``jaxpr`` on ``backend``."""
     _check_backend(backend)
     from ftx import backends
-    return backends.compile(jaxpr, backend)
+    graph = _backend_graph(jaxpr, backend)
+    if not graph.consts:
+        return backends.compile(graph, backend)
+    # Backends compile closed graphs: constants the passes folded or hoisted out of inlined
+    # calls become leading inputs.
+    return _WithConsts(backends.compile(graph.consts_as_inputs(), backend), graph.consts)
+
+
+config.define("jit_passes", True,
+              "optimize graphs before compiling them (inlining, DCE, CSE, constant folding, "
+              "exact simplifications); turn off to rule out a pass when debugging. Applies to "
+              "programs compiled afterwards; the 'reference' backend never runs the passes")
+# The optimized graph per traced jaxpr (computed once, dropped with the jaxpr).
+_optimized: "weakref.WeakKeyDictionary[Jaxpr, Jaxpr]" = weakref.WeakKeyDictionary()
+
+
+def _backend_graph(jaxpr: Jaxpr, backend: str) -> Jaxpr:
+    """The graph ``backend`` compiles for ``jaxpr``: optimized by the graph passes, except on
+    the reference backend, which stays the unoptimized oracle that FTX_REPRO=2 and the
+    minifier check the optimized programs against."""
+    if backend == "reference" or not config.jit_passes:
+        return jaxpr
+    graph = _optimized.get(jaxpr)
+    if graph is None:
+        from ftx.compiler.passes import optimize
+        try:
+            graph = _optimized[jaxpr] = optimize(jaxpr)
+        except Exception as e:
+            if hasattr(e, "add_note"):  # Python 3.11+
+                e.add_note("(raised by ftx's graph passes: ftx.config.update('jit_passes', "
+                           "False) or FTX_JIT_PASSES=0 compiles without them; please report it)")
+            raise
+    return graph
+
+
+class _WithConsts:
+    """An executable of a graph whose constants are passed as its leading inputs."""
+
+    def __init__(self, exe, consts):
+        self._exe, self._consts = exe, list(consts)
+
+    def __call__(self, *args):
+        return self._exe(*self._consts, *args)
+
+    def as_text(self) -> str:
+        return (f"# the first {len(self._consts)} inputs are constants of the optimized graph\n"
+                + self._exe.as_text())
 
 
 # Executables per jaxpr (jaxprs are hashed by identity; dropped with the jaxpr).
@@ -109,27 +176,45 @@ def _jit_impl(*args, jaxpr, name, backend):
     return _executable(jaxpr, backend)(*args)
 
 
+# The rules below derive new jaxprs (jvp, batched, forward/backward, transposed). Each is
+# memoized per source jaxpr (``memo_derived``), so the derived jaxprs -- and their compiled
+# executables, cached by jaxpr identity -- are built once: calling ``grad(jit(f))`` again
+# traces and compiles nothing.
+
 def _jit_jvp(primals, tangents, *, jaxpr, name, backend):
-    from ftx.transforms.jvp import jvp_jaxpr
+    from ftx.transforms._remat import memo_derived
     from ftx.transforms.call import _split_jvp_outs
-    nonzeros = [type(t) is not Zero for t in tangents]
-    new, out_nz = jvp_jaxpr(jaxpr, nonzeros, instantiate=False)
+    from ftx.transforms.jvp import jvp_jaxpr
+    nonzeros = tuple(type(t) is not Zero and a.dtype.kind in "fc"
+                     for t, a in zip(tangents, jaxpr.in_avals))
+    new, out_nz = memo_derived(jaxpr, ("jvp", nonzeros),
+                               lambda: jvp_jaxpr(jaxpr, nonzeros, instantiate=False))
     outs = jit_p.bind(*primals, *[t for t, nz in zip(tangents, nonzeros) if nz], jaxpr=new,
                       name=f"jvp({name})", backend=backend)
     return _split_jvp_outs(outs, out_nz)
 
 
 def _jit_batch(axis_data, args, dims, *, jaxpr, name, backend):
+    from ftx.transforms._remat import memo_derived
     from ftx.transforms.batching import batch_jaxpr
-    new, out_batched = batch_jaxpr(jaxpr, axis_data, dims, instantiate=False)
+    key = ("batch", axis_data.size, axis_data.name, tuple(dims))
+    new, out_batched = memo_derived(jaxpr, key, lambda: batch_jaxpr(jaxpr, axis_data, dims,
+                                                                     instantiate=False))
     outs = jit_p.bind(*args, jaxpr=new, name=f"vmap({name})", backend=backend)
     return outs, [0 if b else None for b in out_batched]
 
 
 def _jit_transpose(cts, *args, jaxpr, name, backend):
+    from ftx.transforms._remat import memo_derived, schedule_late
     from ftx.transforms.transpose import transpose_jaxpr
-    linear = [is_undefined(a) for a in args]
-    new = transpose_jaxpr(jaxpr, linear)
+    linear = tuple(is_undefined(a) for a in args)
+
+    def build():
+        t = transpose_jaxpr(jaxpr, list(linear))
+        # Recompute each forward value just before its first use, not all up front.
+        return schedule_late(t, t.invars[sum(not lin for lin in linear):])
+
+    new = memo_derived(jaxpr, ("transpose", linear), build)
     cts = [instantiate(ct) for ct in cts]
     outs = iter(jit_p.bind(*[a for a in args if not is_undefined(a)], *cts, jaxpr=new,
                            name=f"transpose({name})", backend=backend))
@@ -137,22 +222,25 @@ def _jit_transpose(cts, *args, jaxpr, name, backend):
 
 
 def _jit_partial_eval(trace, args, *, jaxpr, name, backend):
-    """Split into a jitted forward (known part, returning residuals) run now, and a jitted
-    backward-facing unknown part staged for the transpose."""
-    from ftx.transforms.partial_eval import partial_eval_jaxpr
-    unknowns = [trace.owns(a) for a in args]
-    known, unknown, out_unknowns, num_res = partial_eval_jaxpr(jaxpr, unknowns)
-    known_consts, known = list(known.consts), known.consts_as_inputs()
+    """Split into a jitted forward run now, returning the primal outputs and the values the
+    partitioner chose to save (``ftx.compiler.partition``), and a jitted backward-facing part
+    staged for the transpose, which recomputes the other residuals. Saved values that are
+    inputs are passed straight to the backward, not returned by the forward."""
+    from ftx.compiler.partition import partition_jaxpr
+    from ftx.transforms._remat import memo_derived
+    unknowns = tuple(trace.owns(a) for a in args)
+    key = ("partial_eval", unknowns, config.remat_partitioner, config.activation_memory_budget)
+    split = memo_derived(jaxpr, key, lambda: partition_jaxpr(jaxpr, unknowns, name=name))
+    fwd_args = [*split.consts, *[a for a, u in zip(args, unknowns) if not u]]
     with set_current_trace(trace.parent):
-        known_outs = jit_p.bind(*known_consts, *[a for a, u in zip(args, unknowns) if not u],
-                                jaxpr=known, name=f"fwd({name})", backend=backend)
-    n_known = len(known_outs) - num_res
-    residuals = known_outs[n_known:]
-    unknown_outs = iter(trace.stage(jit_p, [*residuals, *[a for a, u in zip(args, unknowns) if u]],
-                                    {"jaxpr": unknown, "name": f"lin({name})",
+        fwd_outs = jit_p.bind(*fwd_args, jaxpr=split.forward, name=f"fwd({name})",
+                              backend=backend)
+    saved = [fwd_args[i] if kind == "arg" else fwd_outs[i] for kind, i in split.saved_from]
+    unknown_outs = iter(trace.stage(jit_p, [*saved, *[a for a, u in zip(args, unknowns) if u]],
+                                    {"jaxpr": split.backward, "name": f"lin({name})",
                                      "backend": backend}))
-    known_iter = iter(known_outs[:n_known])
-    return [next(unknown_outs) if u else next(known_iter) for u in out_unknowns]
+    known_iter = iter(fwd_outs[:split.num_known_out])
+    return [next(unknown_outs) if u else next(known_iter) for u in split.out_unknowns]
 
 
 jit_p = Primitive("jit")
@@ -202,6 +290,9 @@ def _fast_signature(x, leaves):
         return t
     if x is None:
         return None
+    if t is DeviceArray:
+        leaves.append(x)
+        return (x.shape, x.dtype, x.device)
     raise _NotFast
 
 
@@ -211,6 +302,8 @@ def _leaf_key(x):
         return (a.shape, a.dtype, a.weak_type)
     if type(x) is np.ndarray:  # the common case, without building an aval
         return (x.shape, x.dtype, False)
+    if type(x) is DeviceArray:  # the key says where the array lives
+        return (x.shape, x.dtype, False, x.device)
     a = get_aval(x) if not isinstance(x, ShapeDtypeStruct) else x
     return (a.shape, np.dtype(a.dtype), a.weak_type)
 
@@ -369,6 +462,7 @@ class Jitted:
             fast_key = None
         entry, leaves, backend = self._lookup(args, kwargs)
         if _current.get() is None:
+            _check_placement(leaves, backend, self.__name__, lambda: self._key(args, kwargs)[2])
             if entry.run is None:
                 entry.run = _executable(entry.jaxpr, backend)
             if fast_key is not None and entry in self._cache.values() and \
@@ -434,9 +528,10 @@ def _arg_path(path: str) -> str:
 
 
 def _fmt_leaf(k) -> str:
-    shape, dtype, weak = k
+    shape, dtype, weak = k[:3]
     from ftx.core.dtypes import short_name
-    return f"{short_name(dtype)}[{','.join(map(str, shape))}]" + (" (weak)" if weak else "")
+    return (f"{short_name(dtype)}[{','.join(map(str, shape))}]" + (" (weak)" if weak else "")
+            + (f" on {k[3]}" if len(k) > 3 else ""))
 
 
 class Traced:
@@ -465,15 +560,16 @@ class Lowered:
         self._jitted, self._entry, self._backend = jitted, entry, backend
 
     def as_text(self) -> str:
-        """The graph that will be compiled, with each equation's source line."""
-        return self._entry.jaxpr.pretty_print(source_info=True)
+        """The graph that will be compiled (after the graph passes), with each equation's
+        source line."""
+        return _backend_graph(self._entry.jaxpr, self._backend).pretty_print(source_info=True)
 
     def compile(self) -> "Compiled":
         return Compiled(self._jitted, self._entry, self._backend)
 
     def cost_analysis(self) -> dict:
         from ftx.compiler.analysis import cost_analysis
-        return cost_analysis(self._entry.jaxpr)
+        return cost_analysis(_backend_graph(self._entry.jaxpr, self._backend))
 
 
 class Compiled:
@@ -508,6 +604,7 @@ class Compiled:
         if mismatches:
             raise TypeError("Argument types differ from the types for which this computation was "
                             "compiled. The mismatches are:\n  " + "\n  ".join(mismatches))
+        _check_placement(leaves, backend, self._jitted.__name__, lambda: tree)
         outs = self._run(*self._entry.consts, *leaves)
         return pytree.tree_unflatten(self._entry.out_tree, outs)
 
@@ -521,12 +618,12 @@ class Compiled:
     def cost_analysis(self) -> dict:
         """Estimated ``flops``, ``transcendentals`` and ``bytes accessed`` of one call."""
         from ftx.compiler.analysis import cost_analysis
-        return cost_analysis(self._entry.jaxpr)
+        return cost_analysis(_backend_graph(self._entry.jaxpr, self._backend))
 
     def memory_analysis(self) -> dict:
         """Argument, output and temporary bytes, and the peak live bytes of one call."""
         from ftx.compiler.analysis import memory_analysis
-        return memory_analysis(self._entry.jaxpr)
+        return memory_analysis(_backend_graph(self._entry.jaxpr, self._backend))
 
 
 def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None):
@@ -537,8 +634,9 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), b
     ... def f(x): return fnp.tanh(x) * 2.0
 
     ``static_argnums``/``static_argnames`` are passed as Python values (they must
-    be hashable; a new value traces again). ``backend``: 'cpu' (default) or
-    'reference'. ``donate_argnums`` is accepted for JAX compatibility (NumPy
+    be hashable; a new value traces again). ``backend``: 'cpu' (default),
+    'cuda' (arguments are DeviceArrays from ``ftx.device_put(x, 'cuda')``; results
+    stay on the GPU) or 'reference'. ``donate_argnums`` is accepted for JAX compatibility (NumPy
     arrays are never overwritten).
     """
     if fun is None:

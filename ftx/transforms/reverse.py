@@ -145,6 +145,7 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, holomorphic: bool = Fa
                 full[i] = a
             return fun(*full, **kwargs)
 
+        f_of_dyn.__wrapped__ = fun  # messages name the user's function, not this closure
         out, f_vjp, aux = _vjp(f_of_dyn, dyn, has_aux, "grad")
         _check_scalar_output(out, fun)
         cts = f_vjp(np.ones((), get_aval(out).dtype))

@@ -8,17 +8,18 @@ executor allocates the outputs.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 import threading
 
+from ftx.backends.numba_cpu import reductions, vmath
 from ftx.backends.numba_cpu.elementwise import PRELUDE, SCALAR_EXPRESSIONS, literal
 from ftx.core.jaxpr import Literal
 
-CODEGEN_VERSION = "2"
+CODEGEN_VERSION = "3"
 _lock = threading.Lock()
 _loaded: dict = {}  # source hash -> kernel dispatcher
 compile_count = 0   # kernels compiled or loaded in this process (for tests)
@@ -75,6 +76,16 @@ def kernel_source(group) -> tuple[str, list]:
             return f"{arg_of(src)}{index}"
         return f"{arg_of(atom)}{full_index(atom.aval.shape)}"
 
+    outputs = group.outputs
+    axes = group.reduce_axes or ()
+    kept = "[" + ", ".join(i for k, i in enumerate(idx) if k not in axes) + "]"
+    kept = "[()]" if kept == "[]" else kept
+    # Over the innermost axes, a reduction accumulates in a register and is stored once per
+    # output element; otherwise into its output row in place (which vectorizes across the row).
+    in_register = reductions.is_suffix(axes, rank)
+    first_reduced = rank - len(axes)   # the loop level at which register accumulators start
+    before, after, prologue = [], [], []
+    reduced = set()
     for eqn in group.eqns:
         out = eqn.outvars[0]
         name = eqn.primitive.name
@@ -89,14 +100,31 @@ def kernel_source(group) -> tuple[str, list]:
             continue
         dtype = _operand_dtype(eqn)
         operands = [read(a, dtype) for a in eqn.invars]
+        params = ", ".join(f"{k}={v!r}" for k, v in eqn.params.items())
+        comment = f"  # {name}{'[' + params + ']' if params else ''}"
+        if name in reductions.ACCUMULATORS:
+            reduced.add(out)
+            if out not in outputs:
+                continue  # nobody reads it
+            k = outputs.index(out)
+            helper, op, identity = reductions.ACCUMULATORS[name]
+            identity = literal(identity, out.aval.dtype)
+            if in_register:
+                before.append(f"acc{k} = {identity}")
+                body.append(f"acc{k} = {helper}(acc{k}, {operands[0]}){comment}")
+                after.append(f"out{k}{kept} = acc{k}")
+            else:
+                prologue.append(f"out{k}.fill({identity})")
+                body.append(f"out{k}{kept} = out{k}{kept} {op} {operands[0]}{comment}")
+            continue
         expr = SCALAR_EXPRESSIONS[name](eqn, *operands)
         target = fresh()
         names[out] = target
-        params = ", ".join(f"{k}={v!r}" for k, v in eqn.params.items())
-        body.append(f"{target} = {expr}  # {name}{'[' + params + ']' if params else ''}")
+        body.append(f"{target} = {expr}{comment}")
 
-    outputs = group.outputs
     for k, v in enumerate(outputs):
+        if v in reduced:
+            continue
         value = names.get(v)
         if value is None:  # a broadcast view that is itself an output: materialize it
             src, index = views[v]
@@ -104,13 +132,24 @@ def kernel_source(group) -> tuple[str, list]:
         body.append(f"out{k}[{', '.join(idx)}] = {value}")
 
     args = [f"in{k}" for k in range(len(reads))] + [f"out{k}" for k in range(len(outputs))]
+    if group.reduce_axes is not None:  # the loop shape is no output's shape: pass it
+        args += [f"n{k}" for k in range(rank)]
+        bounds = [f"n{k}" for k in range(rank)]
+    else:
+        bounds = [f"out0.shape[{k}]" for k in range(rank)]
     lines = [_DECORATOR, f"def kernel({', '.join(args)}):"]
+    lines += ["    " + line for line in prologue]
     indent = "    "
     for k in range(rank):
-        lines.append(f"{indent}for {idx[k]} in range(out0.shape[{k}]):")
+        if k == first_reduced:
+            lines.extend(indent + line for line in before)
+        lines.append(f"{indent}for {idx[k]} in range({bounds[k]}):")
         indent += "    "
     lines.extend(indent + line for line in body)
-    source = _HEADER.format(version=CODEGEN_VERSION) + PRELUDE + "\n\n" + "\n".join(lines) + "\n"
+    lines.extend("    " * (first_reduced + 1) + line for line in after)
+    prelude = PRELUDE + (reductions.PRELUDE if reduced else "")
+    prelude += vmath.helper_source("\n".join(body))  # pasted, not imported: see vmath.py
+    source = _HEADER.format(version=CODEGEN_VERSION) + prelude + "\n\n" + "\n".join(lines) + "\n"
     return source, reads
 
 
@@ -127,22 +166,15 @@ def _operand_dtype(eqn):
 # --------------------------------------------------------------------------- the disk cache
 
 def cache_dir() -> str:
-    """``FTX_CACHE_DIR``, else ``$XDG_CACHE_HOME/ftx`` (``~/.cache/ftx``)."""
-    from ftx.core.config import config
-    base = config.cache_dir or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "ftx")
-    return base
+    """The persistent cache directory: ``ftx.cache.directory()``."""
+    from ftx.cache import directory
+    return directory()
 
 
 def _kernel_dir() -> str:
-    path = os.path.join(cache_dir(), "kernels")
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    st = os.stat(path)
-    if st.st_mode & 0o022:
-        raise PermissionError(f"ftx: the cache directory {path} is writable by other users; "
-                              "refusing to load code from it. Fix its permissions (chmod 700) or "
-                              "set FTX_CACHE_DIR to a private directory.")
-    return path
+    from ftx.cache import KERNELS, private_dir
+    # Numba keeps its machine code (pickles it loads) in __pycache__: create it private too.
+    return os.path.dirname(private_dir(os.path.join(KERNELS, "__pycache__")))
 
 
 def load_kernel(source: str):
@@ -157,35 +189,58 @@ def load_kernel(source: str):
         kernel = _loaded.get(key)
         if kernel is not None:
             return kernel
-        directory = _kernel_dir()
+        from ftx.cache import write_atomic
         module_name = f"ftx_kernel_{key}"
-        path = os.path.join(directory, module_name + ".py")
+        path = os.path.join(_kernel_dir(), module_name + ".py")
         if not _has_source(path, source):
-            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-            with os.fdopen(fd, "w") as f:
-                f.write(source)
-            os.replace(tmp, path)  # atomic: readers see the whole file or none
+            write_atomic(path, source)  # readers see the whole file or none
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)
         # Numba's cache pickles the module by name: it must be importable when compiling
         # and when loading in a later process.
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
-        kernel = _loaded[key] = module.kernel
+        kernel = module.kernel
+        if type(getattr(kernel, "_cache", None)).__name__ == "FunctionCache":  # not without JIT
+            kernel._cache = _checked_cache_class()(kernel.py_func)
+        _loaded[key] = kernel
         compile_count += 1
         return kernel
 
 
 def _has_source(path, source) -> bool:
     try:
-        with open(path) as f:
-            if f.read() == source:
+        with open(path, "rb") as f:
+            if f.read() == source.encode():
                 return True
     except OSError:
         return False
     import warnings
     warnings.warn(f"ftx: the cached kernel {path} was corrupt; rebuilding it", RuntimeWarning)
     return False
+
+
+@functools.lru_cache(maxsize=None)
+def _checked_cache_class():
+    """Numba's per-function disk cache, made to treat a cache file it cannot load as a miss
+    (with a warning) instead of failing the call; it then compiles and rewrites the file."""
+    import warnings
+
+    from numba.core.caching import FunctionCache
+
+    class CheckedFunctionCache(FunctionCache):
+        def load_overload(self, sig, target_context):
+            try:
+                return super().load_overload(sig, target_context)
+            except Exception as e:  # noqa: BLE001 - whatever a garbled pickle raises
+                where = os.path.basename(self._py_func.__code__.co_filename)
+                warnings.warn(f"ftx: Numba's cached machine code of {where} (in __pycache__ "
+                              f"beside it) is corrupt ({type(e).__name__}: {e}); recompiling "
+                              "it", RuntimeWarning)
+                self.flush()  # an empty index, so the fresh compile can be saved
+                return None
+
+    return CheckedFunctionCache
 
 
 __all__ = ["kernel_source", "load_kernel", "cache_dir"]

@@ -8,6 +8,8 @@ element with ``select_n``.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ftx.core import pytree
@@ -23,12 +25,17 @@ from ftx.transforms.control_flow._common import (
     nonzero_tangent, strong, trace_fun, wrap, zeros)
 from ftx.transforms.jvp import jvp_jaxpr
 
-__all__ = ["cond", "switch", "cond_p"]
+__all__ = ["cond", "switch", "cond_p", "run_cond"]
 
 
 def _cond_impl(index, *operands, branches):
-    branch = branches[int(np.clip(index, 0, len(branches) - 1))]
-    outs = eval_jaxpr(branch, *operands)
+    return run_cond([functools.partial(eval_jaxpr, b) for b in branches], index, *operands,
+                    branches=branches)
+
+
+def run_cond(branch_fns, index, *operands, branches):
+    """Run the branch ``index`` selects (clamped) with ``branch_fns[i](*operands) -> outs``."""
+    outs = branch_fns[int(np.clip(index, 0, len(branches) - 1))](*operands)
     return fresh_outputs(outs, branches[0].out_avals, operands)
 
 

@@ -9,10 +9,12 @@ scalar and ``body_jaxpr`` maps ``body_consts, carry`` to the next carry.
 is reverse-differentiable because reverse mode turns it into a scan.
 
 Eagerly both run their jaxpr with the reference interpreter in a Python loop:
-the body is traced once, never per iteration.
+the body is traced once, never per iteration. A backend runs the same loop
+(``run_scan``/``run_while``) around its compiled body.
 """
 from __future__ import annotations
 
+import functools
 import operator
 
 import numpy as np
@@ -31,7 +33,7 @@ from ftx.transforms.control_flow._common import (
     with_unused_inputs, wrap)
 from ftx.transforms.jvp import jvp_jaxpr
 
-__all__ = ["scan", "while_loop", "fori_loop", "map", "scan_p", "while_p"]
+__all__ = ["scan", "while_loop", "fori_loop", "map", "scan_p", "while_p", "run_scan", "run_while"]
 
 
 def _same(a, b) -> bool:
@@ -53,7 +55,13 @@ def _unstacked(aval):
 
 # =========================================================================== scan
 
-def _scan_impl(*args, jaxpr, num_consts, num_carry, length, reverse, unroll):
+def _scan_impl(*args, jaxpr, **params):
+    return run_scan(functools.partial(eval_jaxpr, jaxpr), *args, jaxpr=jaxpr, **params)
+
+
+def run_scan(body, *args, jaxpr, num_consts, num_carry, length, reverse, unroll):
+    """The scan loop with ``body(*consts, *carry, *x) -> carry + y`` (the reference
+    interpreter eagerly, a compiled body under a backend)."""
     consts, carry, xs = split(args, num_consts, num_carry)
     out_avals = jaxpr.out_avals
     ys = [np.empty((length,) + a.shape, a.dtype) for a in out_avals[num_carry:]]
@@ -62,7 +70,7 @@ def _scan_impl(*args, jaxpr, num_consts, num_carry, length, reverse, unroll):
     weak = [j for j, a in enumerate(jaxpr.in_avals[num_consts:num_consts + num_carry])
             if a.weak_type and not a.shape]
     for i in (range(length - 1, -1, -1) if reverse else range(length)):
-        outs = eval_jaxpr(jaxpr, *consts, *carry, *[x[i] for x in xs])
+        outs = body(*consts, *carry, *[x[i] for x in xs])
         carry = outs[:num_carry]
         for j in weak:
             carry[j] = np.asarray(carry[j]).item()
@@ -288,12 +296,19 @@ def_rule("batch", scan_p, _scan_batch)
 
 # =========================================================================== while
 
-def _while_impl(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_steps):
+def _while_impl(*args, cond_jaxpr, body_jaxpr, **params):
+    return run_while(functools.partial(eval_jaxpr, cond_jaxpr),
+                     functools.partial(eval_jaxpr, body_jaxpr), *args,
+                     cond_jaxpr=cond_jaxpr, body_jaxpr=body_jaxpr, **params)
+
+
+def run_while(cond, body, *args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_steps):
+    """The while loop with ``cond(*cond_consts, *carry) -> [pred]`` and
+    ``body(*body_consts, *carry) -> carry``."""
     cond_consts, body_consts, carry = split(args, cond_nconsts, body_nconsts)
     steps = 0
-    while (max_steps is None or steps < max_steps) and eval_jaxpr(cond_jaxpr, *cond_consts,
-                                                                  *carry)[0]:
-        carry = eval_jaxpr(body_jaxpr, *body_consts, *carry)
+    while (max_steps is None or steps < max_steps) and cond(*cond_consts, *carry)[0]:
+        carry = body(*body_consts, *carry)
         steps += 1
     return fresh_outputs(carry, body_jaxpr.out_avals, args)
 

@@ -1,0 +1,215 @@
+"""Activation checkpointing and the min-cut partitioner: peak memory and time per training step.
+
+    python benchmarks/remat_bench.py [--quick]
+
+The model is 16 residual blocks ``x + gelu(x @ W1) @ W2`` (width 256, hidden 1024, batch
+128, float32); one step is ``value_and_grad`` of ``mean(x_out ** 2)`` with respect to all
+weights (the 32 MiB of weight gradients are part of every peak) and, in a second table,
+with respect to the input only (the peak is then almost all saved activations).
+
+ftx peaks are measured with tracemalloc (every NumPy allocation made during the step,
+not counting the inputs). JAX's are XLA's own accounting of the compiled step
+(``memory_analysis()``: temporaries + outputs), as JAX buffers are invisible to
+tracemalloc; JAX without jit has no such number. PyTorch rows appear when torch is
+installed. Times are the best of several steps on a shared machine: expect +-30%.
+"""
+from __future__ import annotations
+
+import gc
+import platform
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+import ftx
+import ftx.numpy as fnp
+from ftx.nn import gelu
+
+D, H, B, DEPTH = 256, 1024, 128, 16
+QUICK = "--quick" in sys.argv
+REPEAT = 2 if QUICK else 5
+
+
+def make_model():
+    rng = np.random.default_rng(0)
+    params = [(rng.standard_normal((D, H), np.float32) / 16,
+               rng.standard_normal((H, D), np.float32) / 32) for _ in range(DEPTH)]
+    return params, rng.standard_normal((B, D), np.float32)
+
+
+def block(p, x):
+    return x + gelu(x @ p[0]) @ p[1]
+
+
+def blocks(ps, x):
+    for p in ps:
+        x = block(p, x)
+    return x
+
+
+def loss_with(remat):
+    """The loss with no remat ('none'), a checkpoint per block ('block') or per 4 blocks ('4')."""
+    if remat == "none":
+        return lambda params, x: fnp.mean(blocks(params, x) ** 2)
+    if remat == "block":
+        ck = ftx.checkpoint(block)
+        return lambda params, x: fnp.mean(blocks_with(ck, params, x) ** 2)
+    ck4 = ftx.checkpoint(blocks)
+    return lambda params, x: fnp.mean(
+        _chunks(ck4, params, x) ** 2)
+
+
+def blocks_with(f, params, x):
+    for p in params:
+        x = f(p, x)
+    return x
+
+
+def _chunks(ck4, params, x):
+    for i in range(0, len(params), 4):
+        x = ck4(params[i:i + 4], x)
+    return x
+
+
+def measure(step, *args):
+    step(*args)  # warm up: trace and compile
+    times = []
+    for _ in range(REPEAT):
+        t0 = time.perf_counter()
+        step(*args)
+        times.append(time.perf_counter() - t0)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        step(*args)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return min(times), peak
+
+
+def ftx_rows(argnums):
+    params, x = make_model()
+    rows = []
+    for remat in ("none", "block", "4"):
+        label = {"none": "no remat", "block": "checkpoint per block",
+                 "4": "checkpoint every 4 blocks"}[remat]
+        step = ftx.value_and_grad(loss_with(remat), argnums=argnums)
+        rows.append((f"ftx eager, {label}", *measure(step, params, x)))
+    for remat in ("none", "block"):
+        label = {"none": "no remat", "block": "checkpoint per block"}[remat]
+        step = ftx.jit(ftx.value_and_grad(loss_with(remat), argnums=argnums))
+        rows.append((f"ftx jit(grad), {label}", *measure(step, params, x)))
+    for name, partitioner, budget in (("save every residual", "save_all", 1.0),
+                                      ("min-cut", "min_cut", 1.0),
+                                      ("min-cut, budget 0.5", "min_cut", 0.5),
+                                      ("min-cut, budget 0", "min_cut", 0.0)):
+        with ftx.config.override(remat_partitioner=partitioner, activation_memory_budget=budget):
+            step = ftx.value_and_grad(ftx.jit(loss_with("none")), argnums=argnums)
+            rows.append((f"ftx grad(jit), {name}", *measure(step, params, x)))
+    with ftx.config.override(remat_partitioner="min_cut"):
+        step = ftx.value_and_grad(ftx.jit(loss_with("block")), argnums=argnums)
+        rows.append(("ftx grad(jit), checkpoint per block", *measure(step, params, x)))
+    return rows
+
+
+def jax_rows(argnums):
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return [("JAX", None, None)]
+    params, x = make_model()
+    jparams = [(jnp.asarray(a), jnp.asarray(b)) for a, b in params]
+    jx = jnp.asarray(x)
+
+    def jblock(p, h):
+        return h + jax.nn.gelu(h @ p[0], approximate=True) @ p[1]
+
+    def jloss(remat):
+        def run(ps, h):
+            if remat == "4":
+                group = jax.checkpoint(lambda qs, h: _seq(jblock, qs, h))
+                for i in range(0, len(ps), 4):
+                    h = group(ps[i:i + 4], h)
+            else:
+                f = jax.checkpoint(jblock) if remat == "block" else jblock
+                h = _seq(f, ps, h)
+            return jnp.mean(h ** 2)
+        return run
+
+    rows = []
+    for remat, label in (("none", "no remat"), ("block", "jax.checkpoint per block"),
+                         ("4", "jax.checkpoint every 4 blocks")):
+        step = jax.jit(jax.value_and_grad(jloss(remat), argnums=argnums))
+        compiled = step.lower(jparams, jx).compile()
+        mem = compiled.memory_analysis()
+        peak = mem.temp_size_in_bytes + mem.output_size_in_bytes if mem is not None else None
+        t, _ = measure(lambda *a: jax.block_until_ready(compiled(*a)), jparams, jx)
+        rows.append((f"JAX jit, {label}", t, peak))
+        if remat != "4":
+            eager = jax.value_and_grad(jloss(remat), argnums=argnums)
+            t, _ = measure(lambda *a: jax.block_until_ready(eager(*a)), jparams, jx)
+            rows.append((f"JAX without jit, {label}", t, None))
+    return rows
+
+
+def _seq(f, ps, h):
+    for p in ps:
+        h = f(p, h)
+    return h
+
+
+def torch_rows(argnums):
+    try:
+        import torch
+        from torch.utils.checkpoint import checkpoint
+    except ImportError:
+        return [("PyTorch", None, None)]
+    params, x = make_model()
+    tparams = [(torch.tensor(a, requires_grad=argnums == (0, 1)),
+                torch.tensor(b, requires_grad=argnums == (0, 1))) for a, b in params]
+    tx = torch.tensor(x, requires_grad=True)
+
+    def tblock(h, w1, w2):
+        return h + torch.nn.functional.gelu(h @ w1, approximate="tanh") @ w2
+
+    rows = []
+    for remat, label in (("none", "no remat"), ("block", "torch checkpoint per block")):
+        def step():
+            h = tx
+            for w1, w2 in tparams:
+                h = checkpoint(tblock, h, w1, w2, use_reentrant=False) if remat == "block" \
+                    else tblock(h, w1, w2)
+            loss = (h ** 2).mean()
+            loss.backward()
+            return loss
+        t, _ = measure(step)
+        rows.append((f"PyTorch eager, {label}", t, None))
+    return rows
+
+
+def print_table(title, rows):
+    print(f"\n## {title}\n")
+    print(f"| {'case':<44} | {'ms / step':>10} | {'peak MiB':>9} |")
+    print(f"|{'-' * 46}|{'-' * 12}|{'-' * 11}|")
+    for name, t, peak in rows:
+        t_cell = "n/a" if t is None else f"{t * 1e3:.1f}"
+        p_cell = "n/a" if peak is None else f"{peak / 2 ** 20:.1f}"
+        if t is None and peak is None:
+            t_cell = "not installed"
+        print(f"| {name:<44} | {t_cell:>10} | {p_cell:>9} |")
+
+
+def main():
+    print(f"# remat — 16 blocks x + gelu(x @ W1) @ W2, width {D}, hidden {H}, batch {B}, f32; "
+          f"{platform.machine()}, Python {platform.python_version()}, NumPy {np.__version__}")
+    for argnums, title in (((0, 1), "gradient with respect to the weights and the input"),
+                           (1, "gradient with respect to the input only")):
+        print_table(title, ftx_rows(argnums) + jax_rows(argnums) + torch_rows(argnums))
+
+
+if __name__ == "__main__":
+    main()
