@@ -77,10 +77,12 @@ def test_check_jaxpr_rejects_bad_graphs():
 
 
 def test_enable_checks_type_checks_every_trace():
-    with ftx.config.override(enable_checks=True):
+    before = ftx.config.enable_checks  # on for the whole suite (conftest)
+    with ftx.config.override(enable_checks=not before):
         jaxpr = ftx.make_jaxpr(lambda x: fnp.exp(x) * x)(np.ones(3))
+        assert ftx.config.enable_checks is not before
     assert len(jaxpr.eqns) == 2
-    assert ftx.config.enable_checks is False
+    assert ftx.config.enable_checks is before
 
 
 def test_config_rejects_unknown_options_and_wrong_types():

@@ -134,6 +134,15 @@ def can_fuse(eqn) -> bool:
             return False
     return True
 
+def operand_dtype(eqn):
+    """The dtype weak literals of ``eqn`` take: that of its strong data operands (for
+    select_n, the cases, not the selector)."""
+    operands = eqn.invars[1:] if eqn.primitive.name == "select_n" else eqn.invars
+    for v in operands:
+        if not v.aval.weak_type:
+            return v.aval.dtype
+    return eqn.outvars[0].aval.dtype
+
 
 def literal(value, dtype) -> str:
     """A typed constant (``np.float32(2.0)``) so LLVM keeps f32 arithmetic in f32."""

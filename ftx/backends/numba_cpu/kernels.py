@@ -16,7 +16,8 @@ import sys
 import threading
 
 from ftx.backends.numba_cpu import reductions, vmath
-from ftx.backends.numba_cpu.elementwise import PRELUDE, SCALAR_EXPRESSIONS, literal
+from ftx.backends.numba_cpu.elementwise import (PRELUDE, SCALAR_EXPRESSIONS, literal,
+                                                operand_dtype)
 from ftx.core.jaxpr import Literal
 
 CODEGEN_VERSION = "3"
@@ -98,7 +99,7 @@ def kernel_source(group) -> tuple[str, list]:
             index = [idx[d] if src.aval.shape[k] == shape[d] else "0" for k, d in enumerate(dims)]
             views[out] = (src, "[" + ", ".join(index) + "]" if index else "[()]")
             continue
-        dtype = _operand_dtype(eqn)
+        dtype = operand_dtype(eqn)
         operands = [read(a, dtype) for a in eqn.invars]
         params = ", ".join(f"{k}={v!r}" for k, v in eqn.params.items())
         comment = f"  # {name}{'[' + params + ']' if params else ''}"
@@ -151,16 +152,6 @@ def kernel_source(group) -> tuple[str, list]:
     prelude += vmath.helper_source("\n".join(body))  # pasted, not imported: see vmath.py
     source = _HEADER.format(version=CODEGEN_VERSION) + prelude + "\n\n" + "\n".join(lines) + "\n"
     return source, reads
-
-
-def _operand_dtype(eqn):
-    """The dtype weak literals of ``eqn`` take: that of its strong data operands (for
-    select_n, the cases, not the selector)."""
-    operands = eqn.invars[1:] if eqn.primitive.name == "select_n" else eqn.invars
-    for v in operands:
-        if not v.aval.weak_type:
-            return v.aval.dtype
-    return eqn.outvars[0].aval.dtype
 
 
 # --------------------------------------------------------------------------- the disk cache

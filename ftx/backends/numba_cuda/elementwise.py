@@ -120,16 +120,7 @@ def can_fuse(eqn) -> bool:
     return True
 
 
-def operand_dtype(eqn):
-    """The dtype weak literals of ``eqn`` take: that of its strong data operands (for
-    select_n, the cases, not the selector)."""
-    operands = eqn.invars[1:] if eqn.primitive.name == "select_n" else eqn.invars
-    for v in operands:
-        if not v.aval.weak_type:
-            return v.aval.dtype
-    return eqn.outvars[0].aval.dtype
-
-
+operand_dtype = cpu.operand_dtype
 literal = cpu.literal
 
 __all__ = ["SCALAR_EXPRESSIONS", "can_fuse", "operand_dtype", "literal",
