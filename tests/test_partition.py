@@ -3,9 +3,7 @@
 Oracles: a brute-force minimum cut for the max-flow; gradients without any partitioning;
 saving every residual ('save_all') for the bytes saved; tracemalloc for measured peaks.
 """
-import gc
 import logging
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ import ftx.transforms.jit as jit_module
 from ftx.compiler.maxflow import INFINITE, FlowNetwork, brute_force_min_cut
 from ftx.compiler.partition import UnsatisfiableRematError
 from ftx.nn import gelu
+from tests.test_checkpoint import _traced_peak
 
 RNG = np.random.default_rng(0)
 
@@ -176,17 +175,7 @@ def _blocks(depth=4, d=64, h=256, b=32):
     return loss, rng.standard_normal((b, d), np.float32)
 
 
-def _peak(fn):
-    gc.collect()
-    tracemalloc.start()
-    try:
-        out = fn()
-        return tracemalloc.get_traced_memory()[1], out
-    finally:
-        tracemalloc.stop()
-
-
-def test_memory_budget_lowers_simulated_and_measured_peak():
+def test_memory_budget_lowers_simulated_and_measured_traced_peak():
     loss, x = _blocks()
     everything = ftx.aot_function(loss, partition="save_all").trace(x).memory_analysis()
     results = []
@@ -195,7 +184,7 @@ def test_memory_budget_lowers_simulated_and_measured_peak():
             trace = ftx.aot_function(loss).trace(x)
             vg = ftx.value_and_grad(ftx.jit(loss))
             vg(x)  # compile
-            peak, (value, grad) = _peak(lambda: vg(x))
+            peak, (value, grad) = _traced_peak(lambda: vg(x))
         results.append((trace.memory_analysis(), peak, grad))
     (cut, cut_peak, g_cut), (half, half_peak, g_half) = results
     assert cut["residual_bytes"] < everything["residual_bytes"] / 2
