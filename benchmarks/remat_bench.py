@@ -7,11 +7,13 @@ The model is 16 residual blocks ``x + gelu(x @ W1) @ W2`` (width 256, hidden 102
 weights (the 32 MiB of weight gradients are part of every peak) and, in a second table,
 with respect to the input only (the peak is then almost all saved activations).
 
-ftx peaks are measured with tracemalloc (every NumPy allocation made during the step,
-not counting the inputs). JAX's are XLA's own accounting of the compiled step
-(``memory_analysis()``: temporaries + outputs), as JAX buffers are invisible to
-tracemalloc; JAX without jit has no such number. PyTorch rows appear when torch is
-installed. Times are the best of several steps on a shared machine: expect +-30%.
+Peaks count what one step allocates, not its inputs, each library's way, since
+tracemalloc sees only NumPy's allocations: ftx with tracemalloc (every NumPy allocation
+made during the step); JAX with XLA's own accounting of the compiled step
+(``memory_analysis()``: temporaries + outputs; JAX without jit has no such number);
+PyTorch by replaying the allocation events of ``torch.profiler(profile_memory=True)``
+(``torch_peak``). PyTorch rows appear when torch is installed, with as many threads as
+NumPy's BLAS. Times are the best of several steps on a shared machine: expect +-30%.
 """
 from __future__ import annotations
 
@@ -26,9 +28,11 @@ import numpy as np
 import ftx
 import ftx.numpy as fnp
 from ftx.nn import gelu
+from _report import import_torch, record
 
 D, H, B, DEPTH = 256, 1024, 128, 16
 QUICK = "--quick" in sys.argv
+CASE = "remat: 16 residual blocks, checkpoint per block"
 REPEAT = 2 if QUICK else 5
 
 
@@ -163,44 +167,128 @@ def _seq(f, ps, h):
 
 
 def torch_rows(argnums):
-    try:
-        import torch
-        from torch.utils.checkpoint import checkpoint
-    except ImportError:
+    torch = import_torch()
+    if torch is None:
         return [("PyTorch", None, None)]
+    from torch.utils.checkpoint import checkpoint
     params, x = make_model()
     tparams = [(torch.tensor(a, requires_grad=argnums == (0, 1)),
                 torch.tensor(b, requires_grad=argnums == (0, 1))) for a, b in params]
     tx = torch.tensor(x, requires_grad=True)
+    leaves = [t for t in (tx, *(t for wb in tparams for t in wb)) if t.requires_grad]
 
     def tblock(h, w1, w2):
         return h + torch.nn.functional.gelu(h @ w1, approximate="tanh") @ w2
 
-    rows = []
-    for remat, label in (("none", "no remat"), ("block", "torch checkpoint per block")):
-        def step():
-            h = tx
+    def tblocks(h, *ws):
+        for i in range(0, len(ws), 2):
+            h = tblock(h, ws[i], ws[i + 1])
+        return h
+
+    def run(remat):
+        h = tx
+        if remat == "4":
+            for i in range(0, len(tparams), 4):
+                ws = [t for wb in tparams[i:i + 4] for t in wb]
+                h = checkpoint(tblocks, h, *ws, use_reentrant=False)
+        else:
             for w1, w2 in tparams:
                 h = checkpoint(tblock, h, w1, w2, use_reentrant=False) if remat == "block" \
                     else tblock(h, w1, w2)
-            loss = (h ** 2).mean()
+        return (h ** 2).mean()
+
+    def clear():
+        for t in leaves:
+            t.grad = None
+
+    rows = []
+    for remat, label in (("none", "no remat"), ("block", "torch checkpoint per block"),
+                         ("4", "torch checkpoint every 4 blocks")):
+        def step(remat=remat):
+            loss = run(remat)
             loss.backward()
             return loss
-        t, _ = measure(step)
-        rows.append((f"PyTorch eager, {label}", t, None))
+
+        def fresh_step(step=step):
+            clear()  # fresh gradients every step, as ftx and JAX return new ones
+            return step()
+        t, _ = measure(fresh_step)
+        clear()
+        rows.append((f"PyTorch eager, {label}", t, torch_peak(torch, step)))
     return rows
+
+
+def torch_peak(torch, step):
+    """Peak bytes PyTorch allocates during ``step()`` (the gradients it creates included,
+    the inputs not; call it with no gradients allocated).
+
+    tracemalloc cannot see PyTorch's CPU allocator, so this runs the step under
+    ``torch.profiler`` with ``profile_memory=True`` and replays its allocation events
+    (``[memory]`` events: +bytes on allocation, -bytes on free, in order) from zero.
+    """
+    import json
+    import os
+    import tempfile
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    try:
+        prof.export_chrome_trace(path)
+        with open(path) as f:
+            events = json.load(f)["traceEvents"]
+    finally:
+        os.remove(path)
+    memory = sorted((e["args"]["Ev Idx"], e["args"]["Bytes"]) for e in events
+                    if e.get("name") == "[memory]" and e["args"].get("Device Type") == 0)
+    current = peak = 0
+    for _, nbytes in memory:
+        current += nbytes
+        peak = max(peak, current)
+    return peak
+
+
+def record_headline(rows):
+    """The per-block checkpoint rows in the headline: time, peak, and time over no remat."""
+    by_name = {name: (t, peak) for name, t, peak in rows}
+    for library, variant, name, baseline in (
+            ("ftx", "eager", "ftx eager, checkpoint per block", "ftx eager, no remat"),
+            ("ftx", "jit(grad)", "ftx jit(grad), checkpoint per block", "ftx jit(grad), no remat"),
+            ("ftx", "grad(jit)", "ftx grad(jit), checkpoint per block",
+             "ftx grad(jit), save every residual"),
+            ("JAX", "jax.jit", "JAX jit, jax.checkpoint per block", "JAX jit, no remat"),
+            ("PyTorch", "eager", "PyTorch eager, torch checkpoint per block",
+             "PyTorch eager, no remat")):
+        if name not in by_name:
+            continue  # the library is not installed
+        (t, peak), t0 = by_name[name], by_name[baseline][0]
+        record(f"{CASE}, ms per step", library, t * 1e3, "ms", variant)
+        record(f"{CASE}, peak MiB", library, peak / 2 ** 20 if peak else None, "MiB", variant)
+        record(f"{CASE}, time / no remat", library, t / t0, "x", variant)
+
+
+def peak_method(name):
+    """How a row's peak was measured (tracemalloc sees only NumPy's allocations)."""
+    if name.startswith("ftx"):
+        return "tracemalloc"
+    if name.startswith("JAX jit"):
+        return "XLA memory_analysis: temps + outputs"
+    if name.startswith("PyTorch eager"):
+        return "torch.profiler allocation events"
+    return ""
 
 
 def print_table(title, rows):
     print(f"\n## {title}\n")
-    print(f"| {'case':<44} | {'ms / step':>10} | {'peak MiB':>9} |")
-    print(f"|{'-' * 46}|{'-' * 12}|{'-' * 11}|")
+    print(f"| {'case':<48} | {'ms / step':>10} | {'peak MiB':>9} | {'peak measured by':<36} |")
+    print(f"|{'-' * 50}|{'-' * 12}|{'-' * 11}|{'-' * 38}|")
     for name, t, peak in rows:
         t_cell = "n/a" if t is None else f"{t * 1e3:.1f}"
         p_cell = "n/a" if peak is None else f"{peak / 2 ** 20:.1f}"
         if t is None and peak is None:
             t_cell = "not installed"
-        print(f"| {name:<44} | {t_cell:>10} | {p_cell:>9} |")
+        print(f"| {name:<48} | {t_cell:>10} | {p_cell:>9} | {peak_method(name):<36} |")
 
 
 def main():
@@ -208,7 +296,10 @@ def main():
           f"{platform.machine()}, Python {platform.python_version()}, NumPy {np.__version__}")
     for argnums, title in (((0, 1), "gradient with respect to the weights and the input"),
                            (1, "gradient with respect to the input only")):
-        print_table(title, ftx_rows(argnums) + jax_rows(argnums) + torch_rows(argnums))
+        rows = ftx_rows(argnums) + jax_rows(argnums) + torch_rows(argnums)
+        if argnums == (0, 1):
+            record_headline(rows)
+        print_table(title, rows)
 
 
 if __name__ == "__main__":

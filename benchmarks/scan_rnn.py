@@ -10,9 +10,10 @@ once, run by the reference interpreter); the same cell as an unrolled Python loo
 ftx.numpy calls (ftx.grad then traces all steps); and, when installed, JAX without jit:
 jax.lax.scan called eagerly (JAX traces the body and XLA-compiles the scan on every such
 call, since each call builds a new body function) and an op-by-op Python loop of jax.numpy
-calls.
-The ftx.jit row compiles the graph around the loop; the scan body itself still runs in
-the reference interpreter (the Numba backend does not lower loops yet).
+calls; PyTorch's eager autograd over the same Python loop (forward under ``no_grad``;
+the gradient builds the graph and calls ``backward``), with as many threads as NumPy's BLAS.
+The ftx.jit row runs the same scan through ftx.jit and the Numba backend (its loop body
+compiled).
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ import numpy as np
 import ftx
 import ftx.numpy as fnp
 from ftx.transforms.control_flow import scan
+from _report import import_torch, record
+
+CASE = "RNN scan gradient, 1000 steps, hidden 32, f64"
 
 
 def best_ms(fn, repeat=5, min_time=0.2):
@@ -96,6 +100,53 @@ def ftx_loop_loss(p, xs, h):
     return fnp.sum(h) + total / len(xs)
 
 
+def torch_row(p, xs, h0, ref_grad):
+    """PyTorch eager: the cell as a Python loop of torch calls, autograd for the gradient."""
+    torch = import_torch()
+    if torch is None:
+        return ("PyTorch", None, None)
+    tp = {k: torch.from_numpy(v) for k, v in p.items()}
+    txs, th0 = torch.from_numpy(xs), torch.from_numpy(h0)
+
+    def loss(p, h):
+        total = 0.0
+        for x in txs:
+            h = torch.tanh(p["W"] @ h + p["U"] @ x + p["b"])
+            total = total + torch.sum(h * h)
+        return torch.sum(h) + total / len(txs)
+
+    def forward():
+        with torch.no_grad():
+            return loss(tp, th0)
+
+    def grad():
+        leaves = {k: v.detach().requires_grad_() for k, v in tp.items()}
+        loss(leaves, th0).backward()
+        return {k: v.grad for k, v in leaves.items()}
+
+    for k, g in grad().items():
+        np.testing.assert_allclose(g.numpy(), ref_grad[k], rtol=1e-8, atol=1e-10)
+    return ("PyTorch eager Python loop, autograd", best_ms(forward, repeat=3),
+            best_ms(grad, repeat=3))
+
+
+# The headline gradient rows: (row, library, variant).
+HEADLINE = (("NumPy Python loop / hand-written BPTT", "NumPy", "hand-written BPTT"),
+            ("ftx.lax.scan (eager)", "ftx", "eager lax.scan"),
+            ("ftx.jit of lax.scan (loop body compiled)", "ftx", "jit(grad(lax.scan))"),
+            ("JAX lax.scan, no jit (compiles on every call)", "JAX", "lax.scan, no jit"),
+            ("JAX jit(lax.scan)", "JAX", "jit(lax.scan)"),
+            ("PyTorch eager Python loop, autograd", "PyTorch", "eager loop"))
+
+
+def record_headline(rows, steps, hidden):
+    case = CASE.replace("1000", str(steps)).replace("hidden 32", f"hidden {hidden}")
+    grads = {name: grad for name, _, grad in rows}
+    for name, library, variant in HEADLINE:
+        if grads.get(name) is not None:
+            record(case, library, grads[name], "ms", variant)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
@@ -163,6 +214,8 @@ def main():
                      best_ms(block(lambda: jax_jit_grad(jp, jxs, jh0)))))
     except ImportError:
         rows.append(("JAX", None, None))
+    rows.append(torch_row(p, xs, h0, ref_grad))
+    record_headline(rows, args.steps, args.hidden)
 
     print(f"# {args.steps}-step RNN (hidden {args.hidden}, input {args.inputs}, float64) "
           f"— {platform.processor() or platform.machine()}, Python {platform.python_version()}, "

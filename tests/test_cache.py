@@ -47,8 +47,8 @@ def stats_delta(before):
 
 def numba_counts():
     """(cache hits, cache misses = compilations) over the kernels loaded in this process."""
-    hits = sum(sum(k.stats.cache_hits.values()) for k in kernels._loaded.values())
-    misses = sum(sum(k.stats.cache_misses.values()) for k in kernels._loaded.values())
+    hits = sum(sum(k.stats.cache_hits.values()) for k in kernels.loaded_dispatchers())
+    misses = sum(sum(k.stats.cache_misses.values()) for k in kernels.loaded_dispatchers())
     return hits, misses
 
 
@@ -112,7 +112,7 @@ def test_a_new_shape_retraces_but_compiles_no_kernel(cache):
     assert f._cache_size() == 4 and len(entries(cache)) == 4  # a program per shape ...
     assert kernels.compile_count == loaded                     # ... the same kernels,
     assert numba_counts() == (hits, misses)                    # compiled once
-    assert all(len(k.signatures) == 1 for k in kernels._loaded.values())
+    assert all(len(m.kernel.signatures) == 1 for m in kernels._loaded.values())
 
 
 def test_the_key_tells_apart_what_changes_the_program():
@@ -279,8 +279,8 @@ _PROGRAM = """
     out = ftx.jit(lambda x: fnp.maximum(x * 2.5 - 1.0, -0.5))(x)
     assert np.array_equal(out, np.maximum(x * 2.5 - 1.0, -0.5)), out
     print(json.dumps(dict(executor.stats, kernels=kernels.compile_count,
-        numba_hits=sum(sum(k.stats.cache_hits.values()) for k in kernels._loaded.values()),
-        numba_misses=sum(sum(k.stats.cache_misses.values()) for k in kernels._loaded.values()))))
+        numba_hits=sum(sum(k.stats.cache_hits.values()) for k in kernels.loaded_dispatchers()),
+        numba_misses=sum(sum(k.stats.cache_misses.values()) for k in kernels.loaded_dispatchers()))))
 """
 
 
@@ -318,7 +318,13 @@ def test_two_processes_compiling_the_same_program_at_once(tmp_path):
 # --------------------------------------------------------------------------- threads
 
 def test_threads_calling_one_jitted_function_at_once(cache):
-    f = ftx.jit(lambda x, y: fnp.minimum(x * y + 0.75, 2.0) - y)
+    traces = []
+
+    def body(x, y):
+        traces.append(1)
+        return fnp.minimum(x * y + 0.75, 2.0) - y
+
+    f = ftx.jit(body)
     inputs = [(np.full((5, 3), float(i)), np.linspace(0, 1, 3) + i) for i in range(8)]
     results = [None] * len(inputs)
     start = threading.Barrier(len(inputs))
@@ -335,7 +341,8 @@ def test_threads_calling_one_jitted_function_at_once(cache):
         t.join()
     for (x, y), out in zip(inputs, results):
         np.testing.assert_allclose(out, np.minimum(x * y + 0.75, 2.0) - y)
+    assert len(traces) == 1  # one trace: the other threads waited for it ...
     assert stats_delta(before)["lowered"] == 1  # one program ...
     hits, misses = numba_counts()
     assert misses == len(kernels._loaded) and hits == 0  # ... each kernel compiled once
-    assert all(len(k.signatures) == 1 for k in kernels._loaded.values())
+    assert all(len(m.kernel.signatures) == 1 for m in kernels._loaded.values())

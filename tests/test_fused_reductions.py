@@ -130,3 +130,41 @@ def test_gradient_of_a_scan_under_jit_matches_eager():
     xs, h0 = RNG.normal(size=(6, 4)), np.zeros(4)
     loss = lambda w: fnp.sum(_scan_rnn(w, xs, h0)[1])  # noqa: E731
     np.testing.assert_allclose(ftx.jit(ftx.grad(loss))(w), ftx.grad(loss)(w), rtol=1e-10)
+
+
+def _with_specials(x):
+    x = x.copy()
+    x[1, 3], x[2, 0], x[3, 5] = np.nan, np.inf, -np.inf
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.uint8])
+@pytest.mark.parametrize("axis", [1, 0, None, (0, 1)])
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_fused_max_and_min_propagate_nan_as_numpy(reduce, axis, dtype):
+    base = RNG.normal(size=(6, 67)) * 50
+    x = base.astype(dtype) if np.dtype(dtype).kind == "f" else np.abs(base).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        x = _with_specials(x)
+    red = getattr(fnp, reduce)
+    f = lambda x: red(x * 1 + x, axis=axis)  # noqa: E731
+    groups = _groups(f, x)
+    assert len(groups) == 1 and any(e.primitive.name == f"reduce_{reduce}"
+                                    for e in groups[0].eqns)
+    out = compile_jaxpr(ftx.make_jaxpr(f)(x))(x)[0]
+    expected = getattr(np, reduce)(x * 1 + x, axis=axis)
+    assert out.dtype == expected.dtype
+    np.testing.assert_array_equal(out, expected)  # exact: max/min round nothing
+    if np.dtype(dtype).kind == "f" and axis in (1, None, (0, 1)):
+        assert np.isnan(out).any()
+
+
+@pytest.mark.parametrize("axis", [1, 0, None])
+def test_fused_all_and_any(axis):
+    x = RNG.normal(size=(4, 33)) > -1.5
+    for name in ("all", "any"):
+        f = lambda x, y: getattr(fnp, name)(x & (y > 0.0), axis=axis)  # noqa: E731
+        y = RNG.normal(size=(4, 33))
+        assert len(_groups(f, x, y)) == 1
+        out = compile_jaxpr(ftx.make_jaxpr(f)(x, y))(x, y)[0]
+        np.testing.assert_array_equal(out, getattr(np, name)(x & (y > 0), axis=axis))

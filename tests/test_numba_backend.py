@@ -137,3 +137,16 @@ def test_jit_outputs_never_alias_inputs_or_each_other(f):
     if len(outs) == 2:
         outs[1][...] = 7.0
         np.testing.assert_array_equal(outs[0], -1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.int32, np.uint32])
+def test_small_integer_arithmetic_wraps_inside_a_fused_loop(dtype):
+    # Numba computes in 64 bits; what a comparison or a max reads must be NumPy's wrapped value.
+    info = np.iinfo(dtype)
+    x = np.array([info.max, info.max // 2 + 1, 3, info.min, 0], dtype=dtype)
+    f = ftx.jit(lambda x: ((x * x + x) > x, fnp.max(x + x), x * x - 1))
+    with np.errstate(over="ignore"):
+        expected = ((x * x + x) > x, np.max(x + x), x * x - np.array(1, dtype))
+    for got, want in zip(f(x), expected):
+        assert np.asarray(got).dtype == want.dtype
+        np.testing.assert_array_equal(got, want)

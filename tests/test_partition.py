@@ -244,3 +244,56 @@ def test_aot_module_parameters_are_inputs():
     expected = ftx.grad(loss)(model, X)
     for a, b in zip(ftx.tree_util.tree_leaves(got), ftx.tree_util.tree_leaves(expected)):
         np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_aot_function_forward_mode_uses_the_linear_graph():
+    aot = ftx.aot_function(tanh_chain)
+    v = RNG.normal(size=X.shape)
+    out, tangent = ftx.jvp(lambda x: aot(WS, x), (X,), (v,))
+    expected_out, expected_tangent = ftx.jvp(lambda x: tanh_chain(WS, x), (X,), (v,))
+    np.testing.assert_allclose(out, expected_out, rtol=1e-12)
+    np.testing.assert_allclose(tangent, expected_tangent, rtol=1e-12, atol=1e-14)
+    x = RNG.normal(size=3)
+    f = ftx.aot_function(lambda x: fnp.sin(x) * fnp.sum(x ** 2))
+    jac = ftx.jacfwd(f)(x)
+    eps = 1e-6
+    fd = np.stack([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(3)], axis=1)
+    np.testing.assert_allclose(jac, fd, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(jac, ftx.jacrev(f)(x), rtol=1e-12)
+
+
+def test_a_custom_partitioner_chooses_what_is_saved():
+    seen = []
+
+    def save_only_inputs(forward, num_outputs):
+        seen.append((len(forward.invars), num_outputs))
+        return []  # recompute everything from the inputs
+
+    def save_tanh_outputs(forward, num_outputs):
+        return [v for e in forward.eqns if e.primitive.name == "tanh" for v in e.outvars]
+
+    expected = ftx.grad(tanh_chain, argnums=1)(WS, X)
+    recompute = ftx.aot_function(tanh_chain, partition=save_only_inputs)
+    fwd, bwd = recompute.trace(WS, X)
+    assert seen and all("passed through" in repr(d) for d in bwd.inputs[:-1])
+    assert "(save_only_inputs)" in recompute.trace(WS, X).log
+    np.testing.assert_allclose(ftx.grad(recompute, argnums=1)(WS, X), expected, rtol=1e-12)
+    saving = ftx.aot_function(tanh_chain, partition=save_tanh_outputs)
+    assert sum("output of tanh" in repr(d) for d in saving.trace(WS, X).backward.inputs) == 4
+    np.testing.assert_allclose(ftx.grad(saving, argnums=1)(WS, X), expected, rtol=1e-12)
+    assert recompute.trace(WS, X).memory_analysis()["residual_bytes"] == 0
+
+
+def test_a_custom_partitioner_cannot_recompute_random_bits_or_return_strangers():
+    def noisy(x, key):
+        return fnp.sum(fnp.tanh(x) * ftx.random.uniform(key, x.shape))
+
+    x = RNG.normal(size=5)
+    aot = ftx.aot_function(noisy, partition=lambda forward, n: [])
+    key = ftx.random.key(3)
+    np.testing.assert_allclose(ftx.grad(aot)(x, key), ftx.grad(noisy)(x, key), rtol=1e-12)
+    assert "random bits" in aot.trace(x, key).log
+    with pytest.raises(ValueError, match="not Vars of the forward jaxpr"):
+        ftx.aot_function(tanh_chain, partition=lambda forward, n: ["x"]).trace(WS, X)
+    with pytest.raises(TypeError, match="iterable"):
+        ftx.aot_function(tanh_chain, partition=lambda forward, n: 3).trace(WS, X)

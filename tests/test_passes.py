@@ -435,3 +435,23 @@ def test_a_transposed_matmul_becomes_one_matmul_in_the_transposed_layout():
     batched = ftx.make_jaxpr(lambda x: lax.transpose(
         lax.dot_general(x, x, (((2,), (2,)), ((0,), (0,)))), (0, 2, 1)))(x)
     assert len(fold_transposed_dots(batched).eqns) == len(batched.eqns)
+
+
+def test_transposed_matmuls_inside_a_checkpointed_body_are_folded_too():
+    # the backward of a checkpointed block computes its weight gradients in its own body
+    from ftx.compiler.passes import fold_transposed_dots
+    rng = np.random.default_rng(1)
+    w, x = rng.normal(size=(4, 6)), rng.normal(size=(3, 4))
+    block = ftx.checkpoint(lambda w, x: fnp.tanh(x @ w))
+    j = ftx.make_jaxpr(ftx.grad(lambda w, x: fnp.sum(block(w, x) ** 2)))(w, x)
+
+    def transposes(jaxpr):
+        return sum(e.primitive.name == "transpose" for e in jaxpr.eqns) + sum(
+            transposes(sub) for e in jaxpr.eqns for sub in e.params.values()
+            if isinstance(sub, type(jaxpr)))
+
+    assert transposes(j) > 0
+    folded = fold_transposed_dots(j)
+    assert transposes(folded) == 0
+    check_jaxpr(folded)
+    np.testing.assert_allclose(eval_jaxpr(folded, w, x)[0], eval_jaxpr(j, w, x)[0], rtol=1e-12)

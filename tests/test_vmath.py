@@ -235,7 +235,7 @@ def test_a_second_process_loads_transcendental_kernels_from_the_disk_cache(tmp_p
         from ftx.backends.numba_cpu import kernels
         f = ftx.jit(lambda x: fnp.tanh(x) * ftx.lax.logistic(x))
         print(f(np.linspace(-3, 3, 5, dtype=np.float32)).tolist())
-        print(sum(sum(k.stats.cache_hits.values()) for k in kernels._loaded.values()))
+        print(sum(sum(k.stats.cache_hits.values()) for k in kernels.loaded_dispatchers()))
     """
     first, second = _run_python(code, env), _run_python(code, env)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr

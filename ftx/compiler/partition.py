@@ -44,9 +44,12 @@ PARTITIONERS = ("min_cut", "save_all")
 
 
 def _check_partitioner(name):
+    if callable(name):
+        return
     if name not in PARTITIONERS:
         raise ValueError(f"unknown remat partitioner {name!r}; the partitioners are "
-                         f"{', '.join(PARTITIONERS)}")
+                         f"{', '.join(PARTITIONERS)}, or a function (forward_jaxpr, "
+                         "num_outputs) -> the values to save")
 
 
 def _check_budget(value):
@@ -345,7 +348,8 @@ def partition_jaxpr(jaxpr, unknowns, *, partitioner=None, budget=None, policy=No
     >>> fb = partition_jaxpr(jvp_jaxpr, [False] * n + [True] * n)
     >>> print(fb.log)
 
-    ``partitioner``: 'min_cut' or 'save_all' (default: ``config.remat_partitioner``);
+    ``partitioner``: 'min_cut', 'save_all' (default: ``config.remat_partitioner``) or a
+    function ``(forward_jaxpr, num_outputs) -> values to save`` (see ``_custom_choice``);
     ``budget`` in [0, 1] (default: ``config.activation_memory_budget``); ``policy``: a
     checkpoint policy applied to every equation as a hard constraint.
     """
@@ -356,7 +360,10 @@ def partition_jaxpr(jaxpr, unknowns, *, partitioner=None, budget=None, policy=No
     ku = KnownUnknown(jaxpr, unknowns)
 
     def solve(lift):
-        if partitioner == "save_all":
+        if callable(partitioner):
+            choice = _custom_choice(partitioner, ku.known, ku.num_known_out)
+            reasons, fb = choice.reasons, ku.split(choice.saved.__contains__)
+        elif partitioner == "save_all":
             reasons, fb = {}, ku.split(lambda v: True)
         else:
             choice = choose_saved(ku.known, ku.num_known_out, policy=policy, lift=lift)
@@ -370,9 +377,38 @@ def partition_jaxpr(jaxpr, unknowns, *, partitioner=None, budget=None, policy=No
     if partitioner == "min_cut" and budget < 1.0:
         (fb, reasons), budget_note = _fit_budget(ku.known, ku.num_known_out, budget, solve,
                                                  (fb, reasons))
-    fb.log = _format_log(name, partitioner, ku.known, fb, reasons, budget_note)
+    label = partitioner if isinstance(partitioner, str) else \
+        getattr(partitioner, "__name__", type(partitioner).__name__)
+    fb.log = _format_log(name, label, ku.known, fb, reasons, budget_note)
     logger.debug(fb.log)
     return fb
+
+
+def _custom_choice(choose, known, num_outs: int) -> _Choice:
+    """A user's partitioner: ``choose(known, num_outs)`` returns the values of ``known`` to
+    save; every other value the backward needs is recomputed, except those that may never
+    be (side effects, random bits, control flow), which are saved whatever it says."""
+    name = getattr(choose, "__name__", type(choose).__name__)
+    chosen = choose(known, num_outs)
+    try:
+        chosen = set(chosen)
+    except TypeError:
+        raise TypeError(f"partitioner {name} must return an iterable of the forward jaxpr's "
+                        f"values (Vars) to save, got {type(chosen).__name__}") from None
+    values = set(known.invars) | {v for e in known.eqns for v in e.outvars}
+    strangers = [v for v in chosen if not (isinstance(v, Var) and v in values)]
+    if strangers:
+        raise ValueError(f"partitioner {name} returned {len(strangers)} value(s) that are not "
+                         f"Vars of the forward jaxpr it was given, e.g. {strangers[0]!r}")
+    reasons = {v: f"chosen by {name}" for v in chosen}
+    for eqn in known.eqns:
+        ban = ban_reason(eqn)
+        if ban is not None and not ban[1]:
+            for v in eqn.outvars:
+                if v not in chosen:
+                    chosen.add(v)
+                    reasons[v] = ban[0]
+    return _Choice(chosen, reasons)
 
 
 def _fit_budget(known, num_out, budget, solve, best):

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from ftx.compiler import partition as _partition  # defines the remat config options
 from ftx.core import pytree
 from ftx.core.avals import get_aval
@@ -195,7 +197,7 @@ class _Entry:
             res_descs + [Desc("cotangent", j, of=out_descs[j]) for j in self.ct_outputs],
             [Desc("gradient", i, of=d) for i, d in enumerate(diff_descs)], aot._bw_compiler)
         self.trace = AOTTrace(self.forward, self.backward, part, res_descs)
-        self._inference = None
+        self._inference = self._linear = None
         self._fw_compiler = aot._fw_compiler
         self.call = self._differentiable_call()
 
@@ -226,6 +228,21 @@ class _Entry:
         it = iter(grads)
         return [next(it) if d else None for d in self.diff]
 
+    def run_linear(self, residuals, tangents) -> list:
+        """Forward mode from the saved residuals: the partition's linear graph (the backward
+        before transposition) maps input tangents to output tangents."""
+        tans = [t for t, d in zip(tangents, self.diff) if d]
+        if _traced(list(residuals) + tans):
+            outs = eval_jaxpr(self.part.backward, *residuals, *tans)
+        else:
+            if self._linear is None:
+                self._linear = self._fw_compiler(self.part.backward)
+            outs = self._linear(*residuals, *tans)
+        result = [np.zeros(a.shape, a.to_tangent_aval().dtype) for a in self.primal.out_avals]
+        for j, t in zip(self.ct_outputs, outs):
+            result[j] = t
+        return result
+
     def _differentiable_call(self):
         from ftx.transforms.custom_derivatives import custom_vjp
 
@@ -238,8 +255,12 @@ class _Entry:
         def bwd(residuals, cts):
             return tuple(self.run_backward(list(residuals), list(cts)))
 
+        def linear(residuals, tangents):
+            return self.run_linear(list(residuals), list(tangents))
+
         call = custom_vjp(primal)
         call.defvjp(fwd, bwd)
+        call.fwd_jvp = linear  # so jvp/jacfwd work too: the graph is known, unlike a user's
         return call
 
 
@@ -320,12 +341,15 @@ def aot_function(fun, fw_compiler=None, bw_compiler=None, partition=None, *,
 
     ``fw_compiler``/``bw_compiler``: ``jaxpr -> callable(*flat_args) -> list`` (default:
     compile as ``ftx.jit``; ``bw_compiler`` defaults to ``fw_compiler``). ``partition``:
-    'min_cut' (save the cheapest values, recompute elementwise chains) or 'save_all'
-    (default: ``ftx.config.remat_partitioner``, 'min_cut').
+    'min_cut' (save the cheapest values, recompute elementwise chains), 'save_all'
+    (default: ``ftx.config.remat_partitioner``, 'min_cut'), or your own function
+    ``(forward_jaxpr, num_outputs) -> the Vars to save`` (``forward_jaxpr`` returns the
+    primal outputs then every value the backward reads; what you do not save is recomputed,
+    except side effects and random bits, which are always saved).
     ``memory_budget`` in [0, 1]: trade more recomputation for a lower simulated peak
     (default ``ftx.config.activation_memory_budget``). ``policy``: a checkpoint policy
     (``ftx.checkpoint_policies``) imposed on every equation as a hard constraint.
-    Forward-mode derivatives (jvp) of an aot function are not supported.
+    Forward mode (``jvp``, ``jacfwd``) runs the partition's linear graph on the residuals.
     """
     if not callable(fun):
         raise TypeError(f"aot_function: expected a function, got {type(fun).__name__}")

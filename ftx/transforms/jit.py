@@ -22,7 +22,7 @@ import weakref
 import numpy as np
 
 from ftx.backends.numba_cuda.array import DeviceArray  # numba-free: just the array type
-from ftx.core import pytree
+from ftx.core import nan_checks, pytree  # nan_checks defines the debug_nans/infs options
 from ftx.core.ad_util import Zero, is_undefined
 from ftx.core.avals import ShapedArray, ShapeDtypeStruct, get_aval
 from ftx.core.config import config
@@ -296,6 +296,32 @@ def _fast_signature(x, leaves):
     raise _NotFast
 
 
+# The options a cached call depends on, as one hashable value kept current by watchers (the
+# hot path reads one global instead of several options). Under debug_nans/debug_infs the
+# fast cache is bypassed: those calls recheck their outputs.
+_call_config = [None]
+
+
+def _update_call_config(_value=None):
+    _call_config[0] = (config.default_backend, config.enable_checks,
+                       config.debug_nans or config.debug_infs)
+
+
+def _watch_call_config():
+    for name in ("default_backend", "enable_checks", "debug_nans", "debug_infs"):
+        config.watch(name, _update_call_config)
+
+
+_watch_call_config()
+
+
+def _direct_call(exe, consts):
+    """``exe`` with ``consts`` bound, calling the backend's generated function directly where
+    it exposes one (``exe.run``): one Python frame less on every cached call."""
+    fn = getattr(exe, "run", None) or exe
+    return functools.partial(fn, *consts) if consts else fn
+
+
 def _leaf_key(x):
     if isinstance(x, Tracer):
         a = x.aval
@@ -338,8 +364,9 @@ class Jitted:
             _check_backend(backend)
         self._backend = backend
         self._cache: dict = {}
-        self._fast_cache: dict = {}  # _fast_signature key -> the same entries
+        self._fast_cache: dict = {}  # fast key -> (run, single_output, out_tree)
         self._lock = threading.Lock()
+        self._trace_locks: dict = {}  # signature -> the lock its first trace holds
 
     def __get__(self, obj, objtype=None):  # jit on a method binds like a function
         return self if obj is None else functools.partial(self, obj)
@@ -399,13 +426,21 @@ class Jitted:
         key, leaves, tree, static, static_kw, backend = self._key(args, kwargs)
         entry = self._cache.get(key)
         if entry is None:
-            if config.log_compiles:
-                logger.warning(self._explain_miss(key))
-            entry = self._trace(args, kwargs, leaves, tree, static, static_kw)
-            # Closed-over tracers of an enclosing transform are valid only during this call.
-            if not any(isinstance(c, Tracer) for c in entry.consts):
-                with self._lock:
-                    self._cache[key] = entry
+            # Threads missing on the same signature at once trace it once: the others wait
+            # for the first. (Reentrant: tracing may call this function again.)
+            with self._lock:
+                key_lock = self._trace_locks.setdefault(key, threading.RLock())
+            with key_lock:
+                entry = self._cache.get(key)
+                if entry is None:
+                    if config.log_compiles:
+                        logger.warning(self._explain_miss(key))
+                    entry = self._trace(args, kwargs, leaves, tree, static, static_kw)
+                    # Closed-over tracers of an enclosing transform are valid only during
+                    # this call.
+                    if not any(isinstance(c, Tracer) for c in entry.consts):
+                        with self._lock:
+                            self._cache[key] = entry
         return entry, leaves, backend
 
     def _explain_miss(self, key) -> str:
@@ -443,31 +478,41 @@ class Jitted:
     # ----------------------------------------------------------------- calling
 
     def __call__(self, *args, **kwargs):
-        if config.disable_jit:
-            return self._fun(*args, **kwargs)
-        if not kwargs and not self._static_argnums and _current.get() is None:
-            # The hot path: plain arrays, no transform around us.
-            leaves = []
-            try:
-                fast_key = (_fast_signature(args, leaves), config.default_backend,
-                            config.enable_checks)
-            except _NotFast:
-                fast_key = None
-            entry = self._fast_cache.get(fast_key) if fast_key is not None else None
-            if entry is not None:
-                outs = entry.run(*entry.consts, *leaves)
-                return outs[0] if entry.single_output else pytree.tree_unflatten(entry.out_tree,
-                                                                                 outs)
+        if not kwargs and not self._static_argnums and _current.get() is None \
+                and not config.disable_jit:
+            # The hot path: plain arrays, no transform around us. Every step here is paid on
+            # each call, so it builds one flat key without recursion when it can.
+            leaves = args
+            sig = [_call_config[0]]
+            for a in args:
+                if type(a) is np.ndarray:
+                    sig.append(a.shape)
+                    sig.append(a.dtype)
+                else:
+                    leaves = []
+                    try:
+                        sig = [_call_config[0], _fast_signature(args, leaves)]
+                    except _NotFast:
+                        sig = None
+                    break
+            fast_key = tuple(sig) if sig is not None else None
+            hit = self._fast_cache.get(fast_key) if sig is not None else None
+            if hit is not None:
+                run, single_output, out_tree = hit
+                outs = run(*leaves)
+                return outs[0] if single_output else pytree.tree_unflatten(out_tree, outs)
         else:
+            if config.disable_jit:
+                return self._fun(*args, **kwargs)
             fast_key = None
         entry, leaves, backend = self._lookup(args, kwargs)
         if _current.get() is None:
             _check_placement(leaves, backend, self.__name__, lambda: self._key(args, kwargs)[2])
             if entry.run is None:
                 entry.run = _executable(entry.jaxpr, backend)
-            if fast_key is not None and entry in self._cache.values() and \
-                    not (config.debug_nans or config.debug_infs):
-                self._fast_cache[fast_key] = entry
+            if fast_key is not None and not _call_config[0][2] and entry in self._cache.values():
+                self._fast_cache[fast_key] = (_direct_call(entry.run, entry.consts),
+                                              entry.single_output, entry.out_tree)
             outs = entry.run(*entry.consts, *leaves)
             if config.debug_nans or config.debug_infs:
                 _recheck_nans(entry, leaves, outs, self.__name__)
@@ -481,6 +526,7 @@ class Jitted:
         with self._lock:
             self._cache.clear()
             self._fast_cache.clear()
+            self._trace_locks.clear()
 
     def _cache_size(self) -> int:
         """How many signatures are cached (for tests that count compiles)."""
@@ -501,7 +547,6 @@ class Jitted:
 def _recheck_nans(entry, leaves, outs, name):
     """debug_nans under jit: if the compiled program returned a NaN/inf, run it again op by op
     on the reference interpreter so the failing operation and its line are named."""
-    from ftx.core import nan_checks
     try:
         nan_checks.check(f"the output of jit({name})", outs)
     except FloatingPointError:

@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-from ftx.backends.numba_cpu import control_flow, disk_index, elementwise, reductions
+from ftx.backends.numba_cpu import control_flow, disk_index, elementwise, reductions, threads
 from ftx.backends.numba_cpu.kernels import kernel_source, load_kernel
 from ftx.compiler.fusion import Call, Group, plan
 from ftx.core.jaxpr import Jaxpr, Literal, Var
@@ -99,10 +99,10 @@ class _Program:
     def instantiate(self, jaxpr: Jaxpr) -> Executable:
         """The executor bound to ``jaxpr``'s impls, literals and constants (``jaxpr`` equals,
         canonically, the one this program was lowered from)."""
-        env = {"np": np}
+        env = {"np": np, "_split": threads.run_split}
         for name, (kind, *where) in self.recipe.items():
-            if kind == "kernel":
-                env[name] = load_kernel(self.kernel_sources[where[0]])
+            if kind in ("kernel", "kernel_rows"):
+                env[name] = load_kernel(self.kernel_sources[where[0]], kind)
             elif kind == "impl":
                 eqn = jaxpr.eqns[where[0]]
                 # control flow runs its compiled sub-jaxprs; anything else its NumPy impl
@@ -137,7 +137,7 @@ class _Program:
             raise ValueError(f"not a compiled program: {e!r}") from None
 
 
-_RECIPE_ARITY = {"kernel": 1, "impl": 1, "literal": 2, "const": 1}
+_RECIPE_ARITY = {"kernel": 1, "kernel_rows": 1, "impl": 1, "literal": 2, "const": 1}
 
 
 def _lower(jaxpr: Jaxpr) -> _Program:
@@ -185,10 +185,14 @@ def _lower(jaxpr: Jaxpr) -> _Program:
                 lines.append(f"{o} = np.empty({v.aval.shape!r}, np.{v.aval.dtype.name})")
             args = [_read(name_of(v, _literal_position(v, step.eqns, position)), v)
                     for v in reads] + outs
+            what = ' '.join(e.primitive.name for e in step.eqns)
             if step.reduce_axes is not None:
                 args += [str(n) for n in step.shape]  # a reducing kernel's loop bounds
-            lines.append(f"{kname}({', '.join(args)})  # "
-                         f"{' '.join(e.primitive.name for e in step.eqns)}")
+            if step.reduce_axes is None and threads.worth_splitting(step.shape, len(step.eqns)):
+                recipe[kname] = ["kernel_rows", len(kernel_sources) - 1]
+                lines.append(f"_split({kname}, {step.shape[0]}, {', '.join(args)})  # {what}")
+            else:
+                lines.append(f"{kname}({', '.join(args)})  # {what}")
         else:
             eqn = step.eqn
             fname = f"_call{i}"

@@ -37,8 +37,12 @@ def _fold(jaxpr: Jaxpr, memo: dict) -> Jaxpr:
     defs = {}
     replaced = {}  # id of a dot equation folded into a later transpose -> None
     eqns = []
+    changed = False  # a sub-jaxpr (a checkpoint's body, a loop's) was folded
     for eqn in jaxpr.eqns:
-        eqn = map_subjaxprs(eqn, lambda j: _fold(j, memo), memo)
+        new = map_subjaxprs(eqn, lambda j: _fold(j, memo), memo)
+        changed = changed or new is not eqn and any(
+            a is not b for a, b in zip(new.params.values(), eqn.params.values()))
+        eqn = new
         if eqn.primitive.name == "transpose":
             dot = defs.get(eqn.invars[0])
             swapped = _swapped(dot, eqn) if dot is not None and uses[eqn.invars[0]] == 1 else None
@@ -50,7 +54,7 @@ def _fold(jaxpr: Jaxpr, memo: dict) -> Jaxpr:
             defs[eqn.outvars[0]] = eqn
         eqns.append(eqn)
     eqns = [e for e in eqns if id(e) not in replaced]
-    return jaxpr.replace(eqns=eqns) if replaced else jaxpr
+    return jaxpr.replace(eqns=eqns) if replaced or changed else jaxpr
 
 
 def _swapped(dot: JaxprEqn, transpose: JaxprEqn):
