@@ -177,8 +177,13 @@ def _threads() -> str:
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
     from _report import numpy_threads
+    try:
+        from ftx.backends.numba_cpu.threads import thread_count
+        ftx_threads = f"{thread_count()} (large fused loops; config cpu_threads)"
+    except ImportError:  # an older ftx: kernels ran on the calling thread
+        ftx_threads = "1"
     return (f"NumPy's BLAS {numpy_threads()}; PyTorch set to the same; JAX/XLA its default; "
-            f"ftx's Numba kernels 1")
+            f"ftx's Numba kernels {ftx_threads}")
 
 
 def _git(*args) -> str:

@@ -119,3 +119,15 @@ config.define("enable_checks", False,
 config.define("cache_dir", "",
               "where compiled kernels are kept across processes (default: $XDG_CACHE_HOME/ftx or "
               "~/.cache/ftx)", parse=str)
+
+
+def _check_cpu_threads(value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"cpu_threads must be an int >= 0 (0: one per available CPU), "
+                         f"got {value!r}")
+
+
+config.define("cpu_threads", 0,
+              "threads that large fused loops on the CPU backend are split across; 0 means one "
+              "per CPU available to the process, 1 keeps every kernel on the calling thread",
+              validate=_check_cpu_threads)

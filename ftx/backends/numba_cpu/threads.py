@@ -15,7 +15,7 @@ import os
 import queue
 import threading
 
-from ftx.core.config import config
+from ftx.core.config import config  # defines cpu_threads (with the other jit options)
 
 
 def _available_cpus() -> int:
@@ -24,17 +24,6 @@ def _available_cpus() -> int:
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
 
-
-def _validate_threads(value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"cpu_threads must be an int >= 0 (0: one per available CPU), "
-                         f"got {value!r}")
-
-
-config.define("cpu_threads", 0,
-              "threads that large fused loops on the CPU backend are split across; 0 means one "
-              "per CPU available to the process, 1 keeps every kernel on the calling thread",
-              validate=_validate_threads)
 
 _lock = threading.Lock()
 _workers: list = []  # one task queue per worker thread
