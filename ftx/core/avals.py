@@ -15,13 +15,14 @@ class ShapedArray:
     weakly (``f32_array * 2.0`` stays f32), exactly as NumPy 2 treats them.
     """
 
-    __slots__ = ("shape", "dtype", "weak_type")
+    __slots__ = ("shape", "dtype", "weak_type", "_hash")
 
     def __init__(self, shape, dtype, weak_type: bool = False):
         # Avals are built for every traced operation: skip conversions when types are exact.
         self.shape = shape if type(shape) is tuple else tuple(int(d) for d in shape)
         self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.weak_type = weak_type is True
+        self._hash = None  # computed on first use: avals key the abstract-eval memo
 
     @property
     def ndim(self) -> int:
@@ -44,17 +45,23 @@ class ShapedArray:
         return self if not self.weak_type else ShapedArray(self.shape, self.dtype, False)
 
     def to_tangent_aval(self) -> "ShapedArray":
-        return ShapedArray(self.shape, dtypes.tangent_dtype(self.dtype), self.weak_type)
+        if self.dtype.kind in "fc":  # its own tangent type (avals are immutable: share it)
+            return self
+        return ShapedArray(self.shape, dtypes.float0, self.weak_type)
 
     def str_short(self) -> str:
         return f"{dtypes.short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
 
     def __eq__(self, other):
-        return (type(other) is ShapedArray and self.shape == other.shape
-                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+        return self is other or (type(other) is ShapedArray and self.shape == other.shape
+                                 and self.dtype == other.dtype
+                                 and self.weak_type == other.weak_type)
 
     def __hash__(self):
-        return hash((self.shape, self.dtype, self.weak_type))
+        h = self._hash
+        if h is None:
+            h = self._hash = hash((self.shape, self.dtype, self.weak_type))
+        return h
 
     def __repr__(self):
         weak = ", weak_type=True" if self.weak_type else ""
@@ -108,14 +115,26 @@ def _scalar_aval(x):
     return ShapedArray((), dtypes.python_scalar_dtype(x), weak_type=True)
 
 
-_SUPPORTED_DTYPES: set = set()
+def _interned_scalar_aval(type_):
+    aval = _scalar_aval(type_())
+    return lambda x: aval  # one aval per exact Python scalar type: it depends on nothing else
+
+
+# (shape, dtype) -> the one strong ShapedArray for arrays of that type. Avals are
+# immutable, and tracing asks for the aval of the same few array types again and again:
+# sharing them saves building one per question and makes equality an identity test.
+_array_avals: dict = {}
 
 
 def _array_aval(x):
-    dtype = x.dtype
-    if dtype not in _SUPPORTED_DTYPES:
-        _SUPPORTED_DTYPES.add(dtypes.check_supported(dtype, "ftx"))
-    return ShapedArray(x.shape, dtype, False)
+    key = (x.shape, x.dtype)
+    aval = _array_avals.get(key)
+    if aval is None:
+        dtypes.check_supported(x.dtype, "ftx")
+        if len(_array_avals) > 10000:  # many distinct shapes: start over rather than grow
+            _array_avals.clear()
+        aval = _array_avals[key] = ShapedArray(x.shape, x.dtype, False)
+    return aval
 
 
 def _struct_aval(x):
@@ -123,7 +142,8 @@ def _struct_aval(x):
 
 
 _aval_handlers = {
-    bool: _scalar_aval, int: _scalar_aval, float: _scalar_aval, complex: _scalar_aval,
+    bool: _interned_scalar_aval(bool), int: _interned_scalar_aval(int),
+    float: _interned_scalar_aval(float), complex: _interned_scalar_aval(complex),
     np.ndarray: _array_aval, ShapeDtypeStruct: _struct_aval,
 }
 
@@ -135,6 +155,10 @@ def register_aval_handler(type_, handler) -> None:
 
 def get_aval(x) -> ShapedArray:
     """The abstract value of an array-like: ``get_aval(2.0)`` is a weak ``f64[]``."""
+    if type(x) is np.ndarray:  # the most frequent question while tracing, answered inline
+        aval = _array_avals.get((x.shape, x.dtype))
+        if aval is not None:
+            return aval
     handler = _aval_handlers.get(type(x))
     if handler is not None:
         return handler(x)

@@ -45,6 +45,9 @@ class Literal:
         return f"{self.val.item()!r}:{self.aval.str_short()}"
 
 
+_new_object = object.__new__
+
+
 class JaxprEqn:
     """``outvars = primitive[params] invars``, with the user's source line."""
 
@@ -53,6 +56,15 @@ class JaxprEqn:
     def __init__(self, primitive, invars, outvars, params, source_info=None):
         self.primitive, self.invars, self.outvars = primitive, list(invars), list(outvars)
         self.params, self.source_info = dict(params), source_info
+
+    @classmethod
+    def fresh(cls, primitive, invars, outvars, params, source_info=None) -> "JaxprEqn":
+        """An equation that takes ownership of ``invars``, ``outvars`` and ``params`` (no
+        copies): for tracing, which builds them for this equation alone."""
+        eqn = _new_object(cls)
+        eqn.primitive, eqn.invars, eqn.outvars = primitive, invars, outvars
+        eqn.params, eqn.source_info = params, source_info
+        return eqn
 
     def replace(self, **changes) -> "JaxprEqn":
         fields = {s: getattr(self, s) for s in self.__slots__}
@@ -79,6 +91,17 @@ class Jaxpr:
         if len(self.consts) != len(self.constvars):
             raise ValueError(f"Jaxpr: {len(self.constvars)} constvars but {len(self.consts)} consts")
         self.debug_info = debug_info
+
+    @classmethod
+    def fresh(cls, constvars, invars, outvars, eqns, consts, debug_info=None) -> "Jaxpr":
+        """A jaxpr that takes ownership of the given lists (no copies): for a trace that has
+        finished recording them."""
+        if len(consts) != len(constvars):
+            raise ValueError(f"Jaxpr: {len(constvars)} constvars but {len(consts)} consts")
+        jaxpr = _new_object(cls)
+        jaxpr.constvars, jaxpr.invars, jaxpr.outvars = constvars, invars, outvars
+        jaxpr.eqns, jaxpr.consts, jaxpr.debug_info = eqns, consts, debug_info
+        return jaxpr
 
     @property
     def in_avals(self) -> list:

@@ -570,7 +570,19 @@ def _flatten(x, leaves, is_leaf) -> PyTreeDef:
     kind = entry.kind
     start = len(leaves)
     if kind == _TUPLE or kind == _LIST:
-        children = tuple([_flatten(c, leaves, is_leaf) for c in x])
+        if is_leaf is None:
+            # Leaf children (arrays, scalars) inline: eager transforms flatten their
+            # arguments and outputs on every call.
+            kids = []
+            for c in x:
+                if type(c) in _registry or isinstance(c, tuple):
+                    kids.append(_flatten(c, leaves, None))
+                else:
+                    leaves.append(c)
+                    kids.append(_LEAF_DEF)
+            children = tuple(kids)
+        else:
+            children = tuple([_flatten(c, leaves, is_leaf) for c in x])
         aux = None
     elif kind == _DICT:
         aux = _sorted_keys(x)
@@ -623,7 +635,7 @@ def _unflatten(node: PyTreeDef, it) -> Any:
         return next(it)
     if kind == _NONE:
         return None
-    children = [_unflatten(c, it) for c in node._children]
+    children = [next(it) if c._kind == _LEAF else _unflatten(c, it) for c in node._children]
     if kind == _TUPLE:
         return tuple(children)
     if kind == _LIST:

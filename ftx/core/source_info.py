@@ -1,24 +1,39 @@
 """Finding the user's line: the innermost stack frame outside the ftx package."""
 from __future__ import annotations
 
+import operator
 import os
 import sys
 
 _FTX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-class SourceInfo:
-    """Where an equation or tracer came from: ``file.py:12 (loss)``."""
+class SourceInfo(tuple):
+    """Where an equation or tracer came from: ``file.py:12 (loss)``.
 
-    __slots__ = ("filename", "lineno", "function")
+    A tuple ``(filename, lineno, function)``: tracing makes one per equation, and a tuple
+    is built in C.
+    """
 
-    def __init__(self, filename: str, lineno: int, function: str):
-        self.filename, self.lineno, self.function = filename, lineno, function
+    __slots__ = ()
+
+    def __new__(cls, filename: str, lineno: int, function: str):
+        return _new_tuple(cls, (filename, lineno, function))
+
+    filename = property(operator.itemgetter(0))
+    lineno = property(operator.itemgetter(1))
+    function = property(operator.itemgetter(2))
 
     def __str__(self):
-        return f"{self.filename}:{self.lineno} ({self.function})"
+        return f"{self[0]}:{self[1]} ({self[2]})"
 
     __repr__ = __str__
+
+    def __getnewargs__(self):  # pickling and copying go through __new__'s signature
+        return tuple(self)
+
+
+_new_tuple = tuple.__new__
 
 
 def _is_internal(filename: str) -> bool:
@@ -26,18 +41,19 @@ def _is_internal(filename: str) -> bool:
     return filename.startswith(_FTX_DIR) or filename.startswith("<frozen")
 
 
-_internal_code: dict = {}  # code object -> is it ftx's own? (tracing asks for every equation)
+# filename -> is it ftx's own? Tracing asks for every equation; a str caches its hash.
+_internal_files: dict = {}
 
 
 def user_frame(skip: int = 1):
     """The innermost frame whose code is not part of ftx (or None)."""
     frame = sys._getframe(skip)
-    cache = _internal_code
+    known = _internal_files.get
     while frame is not None:
-        code = frame.f_code
-        internal = cache.get(code)
+        filename = frame.f_code.co_filename
+        internal = known(filename)
         if internal is None:
-            internal = cache[code] = _is_internal(code.co_filename)
+            internal = _internal_files[filename] = _is_internal(filename)
         if not internal:
             return frame
         frame = frame.f_back
@@ -48,7 +64,8 @@ def current_source_info() -> SourceInfo | None:
     frame = user_frame(2)
     if frame is None:
         return None
-    return SourceInfo(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+    code = frame.f_code
+    return _new_tuple(SourceInfo, (code.co_filename, frame.f_lineno, code.co_name))
 
 
 def function_source_info(fun) -> str:

@@ -18,14 +18,11 @@ _PY_SCALARS = (bool, int, float, complex)
 class JaxprTracer(Tracer):
     """A value being recorded into a jaxpr: it knows only its type and its variable."""
 
-    __slots__ = ("var", "_source_info")
+    __slots__ = ("var", "_source_info", "aval")
 
     def __init__(self, trace, var: Var, source_info=None):
         self._trace, self.var, self._source_info = trace, var, source_info
-
-    @property
-    def aval(self) -> ShapedArray:
-        return self.var.aval
+        self.aval: ShapedArray = var.aval  # an attribute, not a property: read very often
 
     def __repr__(self):
         transform = self._trace.debug.transform if self._trace.debug else "tracing"
@@ -39,7 +36,7 @@ class JaxprTrace(Trace):
     constants of the jaxpr; Python scalars and 0-d NumPy values become literals.
     """
 
-    __slots__ = ("eqns", "invars", "constvars", "consts", "_const_vars")
+    __slots__ = ("eqns", "invars", "constvars", "consts", "_const_vars", "source_info")
 
     def __init__(self, parent=None, debug=None):
         super().__init__(parent, debug=debug)
@@ -48,6 +45,10 @@ class JaxprTrace(Trace):
         self.constvars: list[Var] = []
         self.consts: list = []
         self._const_vars: dict[int, Var] = {}
+        # The user's line for the equations being recorded, set by a transform above that
+        # already found it (jvp, for all the equations of one rule); None: each equation
+        # finds its own, by walking the Python stack.
+        self.source_info = None
 
     def new_arg(self, aval: ShapedArray) -> JaxprTracer:
         var = Var(aval)
@@ -70,26 +71,48 @@ class JaxprTrace(Trace):
     def _const(self, x) -> Var:
         var = self._const_vars.get(id(x))
         if var is None:
-            if not isinstance(x, (np.ndarray, Tracer)):
-                x = np.asarray(x)
-            var = self._const_vars[id(x)] = Var(get_aval(x).strip_weak_type()
-                                                if not isinstance(x, Tracer) else x.aval)
+            if isinstance(x, Tracer):
+                aval = x.aval
+            else:
+                if not isinstance(x, np.ndarray):
+                    x = np.asarray(x)
+                aval = get_aval(x)  # an array's aval is never weak
+            var = self._const_vars[id(x)] = Var(aval)
             self.constvars.append(var)
             self.consts.append(x)
         return var
 
     def process_primitive(self, prim, args, params):
-        invars = [self.to_atom(a, prim) for a in args]
+        invars = []
+        for a in args:
+            if type(a) is JaxprTracer and a._trace is self:  # the usual operand: ours
+                invars.append(a.var)
+            else:
+                invars.append(self.to_atom(a, prim))
+        return self.stage_eqn(prim, invars, params)
+
+    def stage_eqn(self, prim, invars, params) -> list:
+        """Record ``prim`` applied to the atoms ``invars``; returns tracers of its outputs.
+
+        Tracing does this for every operation, so it takes ownership of ``invars`` and
+        ``params`` (``bind`` made them for this call alone) rather than copying them.
+        """
         out_avals = abstract_eval(prim, [v.aval for v in invars], params)
-        source_info = current_source_info()
+        source_info = self.source_info or current_source_info()
+        if len(out_avals) == 1:  # the usual case, without the comprehensions
+            var = Var(out_avals[0])
+            self.eqns.append(JaxprEqn.fresh(prim, invars, [var], params, source_info))
+            return [JaxprTracer(self, var, source_info)]
         outvars = [Var(a) for a in out_avals]
-        self.eqns.append(JaxprEqn(prim, invars, outvars, params, source_info))
+        self.eqns.append(JaxprEqn.fresh(prim, invars, outvars, params, source_info))
         return [JaxprTracer(self, v, source_info) for v in outvars]
 
     def to_jaxpr(self, outs, debug_info=None) -> Jaxpr:
+        """The recorded jaxpr with outputs ``outs``; it takes over this trace's lists, so
+        call it once, when recording is done."""
         outvars = [self.to_atom(x) for x in outs]
-        jaxpr = Jaxpr(self.constvars, self.invars, outvars, self.eqns, self.consts,
-                      debug_info=debug_info)
+        jaxpr = Jaxpr.fresh(self.constvars, self.invars, outvars, self.eqns, self.consts,
+                            debug_info)
         if config.enable_checks:
             check_jaxpr(jaxpr)
         return jaxpr

@@ -11,6 +11,7 @@ trace, so a tracer that escaped raises ``UnexpectedTracerError`` when used.
 """
 from __future__ import annotations
 
+import operator
 from contextvars import ContextVar
 
 from ftx.core import errors
@@ -52,12 +53,24 @@ class set_current_trace:
 
 
 class TraceDebugInfo:
-    """What is being traced, for error messages: ``f at file.py:3`` for ``make_jaxpr``."""
+    """What is being traced, for error messages: ``f at file.py:3`` for ``make_jaxpr``.
 
-    __slots__ = ("transform", "func_src", "arg_names")
+    ``func_src`` is the description, or the function itself: then it is described only when
+    a message asks (eager ``grad`` makes one per call, and most are never read).
+    """
 
-    def __init__(self, transform: str, func_src: str, arg_names=None):
-        self.transform, self.func_src, self.arg_names = transform, func_src, arg_names
+    __slots__ = ("transform", "_func_src", "arg_names")
+
+    def __init__(self, transform: str, func_src, arg_names=None):
+        self.transform, self._func_src, self.arg_names = transform, func_src, arg_names
+
+    @property
+    def func_src(self) -> str:
+        src = self._func_src
+        if not isinstance(src, str):
+            from ftx.core.source_info import function_source_info
+            src = self._func_src = function_source_info(src)
+        return src
 
 
 class Trace:
@@ -124,11 +137,12 @@ class Tracer:
     def aval(self) -> ShapedArray:
         raise NotImplementedError
 
-    shape = property(lambda self: self.aval.shape)
-    dtype = property(lambda self: self.aval.dtype)
-    ndim = property(lambda self: self.aval.ndim)
-    size = property(lambda self: self.aval.size)
-    weak_type = property(lambda self: self.aval.weak_type)
+    # C-level getters: ftx.numpy reads these for every operand it is given.
+    shape = property(operator.attrgetter("aval.shape"))
+    dtype = property(operator.attrgetter("aval.dtype"))
+    ndim = property(operator.attrgetter("aval.ndim"))
+    size = property(operator.attrgetter("aval.size"))
+    weak_type = property(operator.attrgetter("aval.weak_type"))
 
     def __len__(self):
         if not self.aval.shape:
@@ -172,8 +186,8 @@ class Tracer:
                              f"has no attribute {name!r}")
 
 
-def _tracer_aval(t):
-    return t.aval
+# get_aval(tracer) is asked for every operand of every traced operation: a C-level getter.
+_tracer_aval = operator.attrgetter("aval")
 
 
 register_aval_handler(Tracer, _tracer_aval)

@@ -71,11 +71,12 @@ def defjvp(prim, *per_operand):
     """
     def jvp(primals, tangents, **params):
         ans = prim.bind1(*primals, **params)
-        out = Zero.like(ans)
+        out = None  # no Zero to add to: most often one operand is perturbed
         for fn, t in zip(per_operand, tangents):
             if fn is not None and type(t) is not Zero:
-                out = add_tangents(out, fn(t, ans, *primals, **params))
-        return [ans], [out]
+                term = fn(t, ans, *primals, **params)
+                out = term if out is None else add_tangents(out, term)
+        return [ans], [Zero.like(ans) if out is None else out]
 
     def_rule("jvp", prim, jvp)
     # Not linear in any operand unless a transpose rule is registered later (as for div).
@@ -105,21 +106,25 @@ def defbilinear(prim, lhs_transpose, rhs_transpose):
         x, y = primals
         tx, ty = tangents
         ans = prim.bind1(x, y, **params)
-        out = Zero.like(ans)
         if type(tx) is not Zero:
-            out = add_tangents(out, prim.bind1(tx, y, **params))
-        if type(ty) is not Zero:
-            out = add_tangents(out, prim.bind1(x, ty, **params))
+            out = prim.bind1(tx, y, **params)
+            if type(ty) is not Zero:
+                out = add_tangents(out, prim.bind1(x, ty, **params))
+        elif type(ty) is not Zero:
+            out = prim.bind1(x, ty, **params)
+        else:
+            out = Zero.like(ans)
         return [ans], [out]
 
     def transpose(cts, x, y, **params):
         (ct,) = cts
         if type(ct) is Zero:
             return [None, None]
-        if is_undefined(x) and is_undefined(y):
+        x_linear = type(x) is UndefinedPrimal
+        if x_linear and type(y) is UndefinedPrimal:
             raise ValueError(f"transpose of {prim.name}: both operands are linear, so the "
                              "function is not linear (it is quadratic)")
-        if is_undefined(x):
+        if x_linear:
             return [lhs_transpose(ct, x.aval, y, **params), None]
         return [None, rhs_transpose(ct, x, y.aval, **params)]
 

@@ -15,6 +15,7 @@ is just one more free axis of that operand.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -44,6 +45,8 @@ def _dot_general_impl(lhs, rhs, *, dimension_numbers, preferred_element_type):
         rhs = rhs.astype(preferred_element_type, copy=False)
     if not lb and len(lc) == 1 and lc[0] == lhs.ndim - 1 and rc == (0,) and rhs.ndim <= 2:
         return [np.dot(lhs, rhs)]  # the common matrix/vector product, straight to BLAS
+    if not lc and not lb:  # no contraction: an outer product (the cotangent of a matmul)
+        return [np.multiply.outer(lhs, rhs)]
     lf, rf = _free_axes(lhs.ndim, lc, lb), _free_axes(rhs.ndim, rc, rb)
     batch_shape = tuple(lhs.shape[i] for i in lb)
     lf_shape, rf_shape = tuple(lhs.shape[i] for i in lf), tuple(rhs.shape[i] for i in rf)
@@ -109,6 +112,11 @@ def _dot_general_abstract_eval(lhs, rhs, *, dimension_numbers, preferred_element
     return [ShapedArray(shape, out_dtype)]
 
 
+def _argsort(xs) -> tuple:
+    """The permutation that sorts ``xs`` (distinct ints), as a tuple of Python ints."""
+    return tuple(sorted(range(len(xs)), key=xs.__getitem__))
+
+
 def _ranges_like(*xs):
     """Consecutive ranges with the lengths of ``xs``: ([0, 1], [2], [3, 4]) for lengths 2, 1, 2."""
     start = 0
@@ -117,11 +125,14 @@ def _ranges_like(*xs):
         start += len(x)
 
 
-def _dot_general_transpose_lhs(ct, x_aval, y, *, dimension_numbers, preferred_element_type,
-                               swap_ans=False):
+@functools.lru_cache(maxsize=1024)
+def _transpose_lhs_dims(dimension_numbers, x_ndim: int, y_ndim: int, swap_ans: bool):
+    """For the cotangent of the lhs x of a dot_general with y: the dimension numbers that
+    contract the output cotangent with y, and the permutation that puts the result in x's
+    axis order (None for the identity). A pure function of the types: memoized, since every
+    backward pass through a matmul asks."""
     (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
-    y_ndim = get_aval(y).ndim
-    x_kept = _free_axes(x_aval.ndim, x_contract, x_batch)
+    x_kept = _free_axes(x_ndim, x_contract, x_batch)
     y_kept = _free_axes(y_ndim, y_contract, y_batch)
     # Where the batch axes and y's free axes sit in the output (x's and y's swap for the rhs).
     if swap_ans:
@@ -131,14 +142,20 @@ def _dot_general_transpose_lhs(ct, x_aval, y, *, dimension_numbers, preferred_el
     # Contracting ct's y-axes with y's free axes leaves: batch, x's free axes, and y's
     # contracting axes in y's order, which pair with x's contracting axes.
     dims = ((ans_y, y_kept), (ans_batch, tuple(y_batch)))
-    x_contract_sorted_by_y = [x_contract[i] for i in np.argsort(y_contract)]
-    out_axes = np.argsort(list(x_batch) + list(x_kept) + x_contract_sorted_by_y)
-    ct_dtype, y_dtype = get_aval(ct).dtype, get_aval(y).dtype
-    if y_dtype != ct_dtype:  # with preferred_element_type the cotangent is wider than y
-        y = ew.convert_element_type(y, ct_dtype)
-    x_bar = sh.transpose(dot_general_p.bind1(ct, y, dimension_numbers=dims,
-                                             preferred_element_type=None),
-                         tuple(int(i) for i in out_axes))
+    x_contract_sorted_by_y = tuple(x_contract[i] for i in _argsort(y_contract))
+    out_axes = _argsort(tuple(x_batch) + x_kept + x_contract_sorted_by_y)
+    return dims, (None if out_axes == tuple(range(len(out_axes))) else out_axes)
+
+
+def _dot_general_transpose_lhs(ct, x_aval, y, *, dimension_numbers, preferred_element_type,
+                               swap_ans=False):
+    y_aval = get_aval(y)
+    dims, out_axes = _transpose_lhs_dims(dimension_numbers, x_aval.ndim, y_aval.ndim, swap_ans)
+    if y_aval.dtype != get_aval(ct).dtype:  # preferred_element_type: ct is wider than y
+        y = ew.convert_element_type(y, get_aval(ct).dtype)
+    x_bar = dot_general_p.bind1(ct, y, dimension_numbers=dims, preferred_element_type=None)
+    if out_axes is not None:  # no transpose equation for the identity
+        x_bar = sh.transpose(x_bar, out_axes)
     if get_aval(x_bar).dtype != x_aval.dtype:
         x_bar = ew.convert_element_type(x_bar, x_aval.dtype)
     return x_bar
@@ -192,8 +209,9 @@ def _ndim(x) -> int:
 def _normalize_dimension_numbers(dimension_numbers) -> tuple:
     try:
         (lc, rc), (lb, rb) = dimension_numbers
-        return ((tuple(int(d) for d in lc), tuple(int(d) for d in rc)),
-                (tuple(int(d) for d in lb), tuple(int(d) for d in rb)))
+        # map(int, ...) rather than generators: this runs for every traced matmul.
+        return ((tuple(map(int, lc)), tuple(map(int, rc))),
+                (tuple(map(int, lb)), tuple(map(int, rb))))
     except (TypeError, ValueError):
         raise TypeError("dot_general: dimension_numbers must be ((lhs_contracting, "
                         "rhs_contracting), (lhs_batch, rhs_batch)), tuples of ints; "

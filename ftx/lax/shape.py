@@ -298,7 +298,7 @@ for _kind in ("jvp", "transpose", "batch"):
 # =========================================================================== user-facing lax API
 
 def _int_tuple(xs) -> tuple:
-    return tuple(int(x) for x in xs)
+    return tuple(map(int, xs))  # map, not a generator: runs for every traced shape op
 
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):

@@ -69,7 +69,10 @@ def _flat_sequence(x):
 
 
 def shape_of(x) -> tuple:
-    return x.aval.shape if isinstance(x, Tracer) else np.shape(x)
+    if isinstance(x, Tracer):
+        return x.aval.shape
+    # np.shape goes through NumPy's function dispatch: ~10x the cost of the attribute.
+    return x.shape if type(x) is np.ndarray else np.shape(x)
 
 
 def ndim_of(x) -> int:

@@ -7,29 +7,34 @@ encloses this transform.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ftx.core import pytree
 from ftx.core.ad_util import Zero
-from ftx.core.avals import ShapedArray, get_aval
-from ftx.core.primitive import get_rule
-from ftx.core.trace import Trace, TraceDebugInfo, Tracer, current_trace, set_current_trace
-from ftx.core.source_info import function_source_info
+from ftx.core.avals import ShapedArray, _array_avals, get_aval
+from ftx.core.primitive import RULES, get_rule
+from ftx.core.source_info import current_source_info
+from ftx.core.staging import JaxprTrace
+from ftx.core.trace import (Trace, TraceDebugInfo, Tracer, _current, current_trace, leaked,
+                            set_current_trace)
 from ftx.lax._ad_rules import instantiate
 from ftx.transforms._api_util import flatten_fun
 
 
+_JVP_RULES = RULES["jvp"]
+
+
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent", "_aval")
+    # ``aval`` is a plain attribute, set at construction: ftx.numpy asks every tracer for its
+    # shape and dtype, usually several times.
+    __slots__ = ("primal", "tangent", "aval")
 
     def __init__(self, trace, primal, tangent):
         self._trace, self.primal, self.tangent = trace, primal, tangent
-        self._aval = None
-
-    @property
-    def aval(self) -> ShapedArray:
-        aval = self._aval
-        if aval is None:  # computed once: ftx.numpy asks for shapes and dtypes often
-            aval = self._aval = get_aval(self.primal)
-        return aval
+        # get_aval's own fast path, inlined: a tracer is made for every perturbed result.
+        aval = (_array_avals.get((primal.shape, primal.dtype))
+                if type(primal) is np.ndarray else None)
+        self.aval: ShapedArray = aval or get_aval(primal)
 
     def __repr__(self):
         return f"JVPTracer(primal={_short(self.primal)}, tangent={_short(self.tangent)})"
@@ -39,7 +44,6 @@ def _short(x) -> str:
     if isinstance(x, (Tracer, Zero)):
         return repr(x)
     try:
-        import numpy as np
         arr = np.asarray(x)
         return np.array2string(arr, threshold=6, precision=4) if arr.ndim else repr(arr.item())
     except Exception:
@@ -57,16 +61,46 @@ class JVPTrace(Trace):
         return x, Zero.like(x)
 
     def process_primitive(self, prim, args, params):
+        # Every primitive under jvp, linearize and grad comes here: lift() and the context
+        # manager are inlined, and the rule table is read directly.
+        tag = self.tag
         primals, tangents = [], []
+        perturbed = False
         for a in args:
-            p, t = self.lift(a)
-            primals.append(p)
+            if isinstance(a, JVPTracer) and a._trace.tag is tag:
+                primals.append(a.primal)
+                t = a.tangent
+                perturbed = perturbed or type(t) is not Zero
+            else:
+                if isinstance(a, Tracer) and not a._trace.valid:
+                    raise leaked(a, prim)
+                primals.append(a)
+                t = Zero.like(a)
             tangents.append(t)
-        with set_current_trace(self.parent):
-            if all(type(t) is Zero for t in tangents):
+        parent = self.parent
+        if not perturbed:
+            token = _current.set(parent)
+            try:
                 return prim.bind(*primals, **params)
-            rule = get_rule("jvp", prim, primals)
+            finally:
+                _current.reset(token)
+        # Over a staging trace (linearize, jit) the rule's equations are recorded under the
+        # user's line of this operation: found once here, where the stack is shallower, rather
+        # than by a stack walk for each equation the rule stages.
+        pin = isinstance(parent, JaxprTrace) and parent.source_info is None
+        if pin:
+            parent.source_info = current_source_info()
+        token = _current.set(parent)
+        try:
+            rule = _JVP_RULES.get(prim) or get_rule("jvp", prim, primals)
             primals_out, tangents_out = rule(primals, tangents, **params)
+        finally:
+            _current.reset(token)
+            if pin:
+                parent.source_info = None
+        if len(primals_out) == 1:  # the usual case, without the comprehension
+            t = tangents_out[0]
+            return primals_out if type(t) is Zero else [JVPTracer(self, primals_out[0], t)]
         return [p if type(t) is Zero else JVPTracer(self, p, t)
                 for p, t in zip(primals_out, tangents_out)]
 
@@ -78,7 +112,7 @@ class JVPTrace(Trace):
 
 def jvp_flat(fun, primals, tangents, transform="jvp", fun_for_debug=None):
     """Run ``fun(*flat) -> flat outs`` forward-differentiated; returns (primals_out, tangents_out)."""
-    debug = TraceDebugInfo(transform, function_source_info(fun_for_debug or fun))
+    debug = TraceDebugInfo(transform, fun_for_debug or fun)  # described only if a message asks
     trace = JVPTrace(parent=current_trace(), debug=debug)
     ins = [p if type(t) is Zero else JVPTracer(trace, p, t) for p, t in zip(primals, tangents)]
     try:
@@ -170,7 +204,6 @@ def jvp_jaxpr(jaxpr, nonzeros, instantiate):
 
 def _tangent_like(t, primal):
     """A tangent as an array of the primal's (strong) dtype: a zero is instantiated."""
-    import numpy as np
     aval = get_aval(primal).strip_weak_type().to_tangent_aval()
     if type(t) is Zero:
         return np.zeros(aval.shape, aval.dtype)

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ftx.core import pytree
+from ftx.core import nan_checks, pytree
 from ftx.core.ad_util import Zero
 from ftx.core.jaxpr import Jaxpr
 from ftx.core.primitive import RULES
-from ftx.core.source_info import function_source_info
-from ftx.core.staging import JaxprTrace
-from ftx.core.trace import TraceDebugInfo, current_trace, set_current_trace
+from ftx.core.staging import JaxprTrace, JaxprTracer
+from ftx.core.trace import TraceDebugInfo, Tracer, _current, current_trace, set_current_trace
 from ftx.lax._ad_rules import instantiate
 from ftx.transforms._api_util import flatten_fun
 from ftx.transforms.jvp import JVPTrace, JVPTracer
+
+
+_PE_RULES = RULES["partial_eval"]
 
 
 class PartialEvalTrace(JaxprTrace):
@@ -38,13 +40,44 @@ class PartialEvalTrace(JaxprTrace):
         return super().to_atom(x, prim)
 
     def process_primitive(self, prim, args, params):
-        if not any(self.owns(a) for a in args):
-            with set_current_trace(self.parent):
+        tag = self.tag
+        foreign = False  # a tracer of another trace among the operands
+        for a in args:
+            if isinstance(a, Tracer):
+                if a._trace.tag is tag:
+                    break
+                foreign = True
+        else:  # all known: the enclosing trace computes it (NumPy in eager mode)
+            # The hot path of linearize (every primal operation of every jvp rule comes
+            # here), so the context manager is inlined, and so is bind's eager path when
+            # there is no tracer for bind to check.
+            parent = self.parent
+            token = _current.set(parent)
+            try:
+                if parent is None and not foreign:
+                    outs = prim.impl(*args, **params)
+                    if nan_checks.active:
+                        nan_checks.check(prim.name, outs)
+                    return outs
                 return prim.bind(*args, **params)
-        rule = RULES["partial_eval"].get(prim)
+            finally:
+                _current.reset(token)
+        rule = _PE_RULES.get(prim)
         if rule is not None:  # a higher-order primitive splits into known and unknown parts
             return rule(self, args, **params)
-        return super().process_primitive(prim, args, params)
+        # Staged: the operands are our tracers and known arrays (residuals), inlined here
+        # because linearize stages every tangent operation through this loop.
+        invars = []
+        const_vars = self._const_vars
+        for a in args:
+            if type(a) is JaxprTracer and a._trace is self:
+                invars.append(a.var)
+            elif type(a) is np.ndarray:
+                var = const_vars.get(id(a))
+                invars.append(var if var is not None else self._const(a))
+            else:
+                invars.append(self.to_atom(a, prim))
+        return self.stage_eqn(prim, invars, params)
 
     def stage(self, prim, args, params):
         """Record ``prim`` as an unknown equation (for partial_eval rules)."""
@@ -103,41 +136,46 @@ class LinearizeResult:
 
 
 def linearize_flat(fun, primals, linear_mask=None, transform="linearize", fun_for_debug=None,
-                   num_linear_out=None):
+                   num_linear_out=None, avals=None):
     """Linearize ``fun(*flat) -> flat outs`` at ``primals`` in the inputs where ``linear_mask`` is True.
 
     Integer inputs are never linear (their tangents are float0 zeros). Only the
     first ``num_linear_out`` outputs get tangents (the rest are auxiliary data); it may be
-    a callable, asked after ``fun`` has run.
+    a callable, asked after ``fun`` has run. ``avals``: the primals' avals, if known.
     """
+    if avals is None:
+        from ftx.core.avals import get_aval
+        avals = [get_aval(p) for p in primals]
     if linear_mask is None:
         linear_mask = [True] * len(primals)
-    from ftx.core.avals import get_aval
-    avals = [get_aval(p) for p in primals]
-    linear_mask = [m and a.dtype.kind in "fc" for m, a in zip(linear_mask, avals)]
-    debug = TraceDebugInfo(transform, function_source_info(fun_for_debug or fun))
+    # The function is described only if an error message asks (see TraceDebugInfo).
+    debug = TraceDebugInfo(transform, fun_for_debug or fun)
     pe = PartialEvalTrace(parent=current_trace(), debug=debug)
     jvp_trace = JVPTrace(parent=pe, debug=debug)
-    linear_inputs = [i for i, m in enumerate(linear_mask) if m]
-    tangents = {i: pe.new_arg(avals[i].to_tangent_aval()) for i in linear_inputs}
-    ins = [JVPTracer(jvp_trace, p, tangents[i]) if i in tangents else p
-           for i, p in enumerate(primals)]
+    linear_inputs = []
+    ins = list(primals)
+    for i, (m, a) in enumerate(zip(linear_mask, avals)):
+        if m and a.dtype.kind in "fc":
+            linear_inputs.append(i)
+            ins[i] = JVPTracer(jvp_trace, ins[i], pe.new_arg(a.to_tangent_aval()))
+    token = _current.set(jvp_trace)
     try:
-        with set_current_trace(jvp_trace):
-            outs = fun(*ins)
-        pairs = [jvp_trace.to_primal_tangent(o) for o in outs]
+        outs = fun(*ins)
     finally:
+        _current.reset(token)
         jvp_trace.invalidate()
     try:
-        primals_out = [p for p, _ in pairs]
-        for p in primals_out:
+        primals_out, tangents_out = [], []
+        for o in outs:
+            p, t = jvp_trace.to_primal_tangent(o)
             if pe.owns(p):
                 raise TypeError("linearize: a primal output depends on a tangent; this is an "
                                 "ftx bug in a jvp rule")
+            primals_out.append(p)
+            tangents_out.append(t)
         # A zero output tangent becomes a constant zero of the linear jaxpr.
         n = num_linear_out() if callable(num_linear_out) else num_linear_out
-        tangents_out = [instantiate(t) for _, t in pairs[:n]]
-        jaxpr = pe.to_jaxpr(tangents_out, debug_info=debug)
+        jaxpr = pe.to_jaxpr([instantiate(t) for t in tangents_out[:n]], debug_info=debug)
     finally:
         pe.invalidate()
     return LinearizeResult(primals_out, jaxpr, linear_inputs)

@@ -38,11 +38,12 @@ class VJPFunction:
             if ca.shape != a.shape:
                 raise TypeError(f"vjp: cotangent {i} has shape {ca.str_short()} but the output "
                                 f"has type {a.str_short()}")
+        return self._pull_back(ct_flat)
+
+    def _pull_back(self, ct_flat) -> tuple:
+        """The input cotangents (a tuple, one pytree per argument) for checked flat ``ct_flat``."""
         cts = backward_pass(self.jaxpr, ct_flat, consts=self.residuals)
-        by_input = dict(zip(self.linear_inputs, cts))
-        flat = [_materialize(by_input.get(i), a) for i, a in enumerate(self.in_avals)]
-        args, _ = pytree.tree_unflatten(self.in_tree, flat)
-        return tuple(args)
+        return _input_cotangents(cts, self.linear_inputs, self.in_avals, self.in_tree)
 
     def __repr__(self):
         sizes = ", ".join(get_aval(r).str_short() for r in self.residuals)
@@ -87,6 +88,12 @@ def _materialize(ct, aval):
     if ct is None or type(ct) is Zero:
         return np.zeros(aval.shape, aval.dtype)
     ct_aval = get_aval(ct)
+    if ct_aval is aval or ct_aval == aval:  # the usual case: nothing to convert
+        # A transposed sum or broadcast is a read-only zero-stride view: hand back an array
+        # the caller can write into, as every other gradient is.
+        if type(ct) is np.ndarray and not ct.flags.writeable:
+            return ct.copy()
+        return ct
     if ct_aval.shape != aval.shape:
         from ftx.lax.shape import broadcast_in_dim
         ct = broadcast_in_dim(ct, aval.shape, ())
@@ -96,16 +103,42 @@ def _materialize(ct, aval):
     return ct if not isinstance(ct, (int, float, complex)) else np.asarray(ct, aval.dtype)
 
 
-def _vjp(fun, primals, has_aux, name, linear_mask=None):
+def _input_cotangents(cts, linear_inputs, in_avals, in_tree) -> tuple:
+    """The cotangents ``cts`` of the linear inputs as one pytree per argument, with zeros (or
+    float0 zeros) for the others."""
+    flat = [None] * len(in_avals)
+    for i, ct in zip(linear_inputs, cts):
+        flat[i] = ct
+    flat = [_materialize(ct, a) for ct, a in zip(flat, in_avals)]
+    args, _ = pytree.tree_unflatten(in_tree, flat)
+    return tuple(args)
+
+
+def _linearize_args(fun, primals, has_aux, name, linear_mask=None, check_inputs=None):
+    """Linearize ``fun`` at the pytree arguments ``primals``: ``(res, in_tree, in_avals, store)``
+    with ``res`` a LinearizeResult over the flat inputs and ``store`` the output structure.
+    ``check_inputs(in_avals)``, if given, vets the flat input types before anything is traced."""
     flat, in_tree = pytree.tree_flatten((tuple(primals), {}))
+    in_avals = [get_aval(x) for x in flat]
+    if check_inputs is not None:
+        check_inputs(in_avals)
     flat_fun, store = flatten_fun(fun, in_tree, has_aux, name)
     res = linearize_flat(flat_fun, flat, linear_mask=linear_mask, transform=name,
-                         fun_for_debug=fun, num_linear_out=lambda: store.num_out)
+                         fun_for_debug=fun, num_linear_out=lambda: store.num_out,
+                         avals=in_avals)
+    return res, in_tree, in_avals, store
+
+
+def _vjp(fun, primals, has_aux, name, linear_mask=None):
+    """vjp of ``fun`` at ``primals``: ``(out, f_vjp, aux)``."""
+    res, in_tree, in_avals, store = _linearize_args(fun, primals, has_aux, name, linear_mask)
     n = store.num_out
     outs = res.primals_out[:n]
-    f_vjp = VJPFunction(res.jaxpr.replace(consts=[None] * len(res.jaxpr.consts)),
-                        res.jaxpr.consts, in_tree, [get_aval(x) for x in flat],
-                        res.linear_inputs, store.out_tree, [get_aval(o) for o in outs])
+    jaxpr = res.jaxpr
+    f_vjp = VJPFunction(Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, jaxpr.eqns,
+                              [None] * len(jaxpr.consts), jaxpr.debug_info),
+                        jaxpr.consts, in_tree, in_avals, res.linear_inputs, store.out_tree,
+                        [get_aval(o) for o in outs])
     aux = pytree.tree_unflatten(store.aux_tree, res.primals_out[n:]) if has_aux else None
     return pytree.tree_unflatten(store.out_tree, outs), f_vjp, aux
 
@@ -134,10 +167,16 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, holomorphic: bool = Fa
     @functools.wraps(fun)
     def value_and_grad_f(*args, **kwargs):
         nums = normalize_argnums(argnums, len(args), "grad")
-        for i in nums:
-            _check_differentiable(args[i], i, allow_int)
         # Differentiate only the chosen arguments: close over the others.
-        dyn = tuple(args[i] for i in nums)
+        dyn = tuple([args[i] for i in nums])
+
+        def check_inputs(in_avals):
+            if allow_int:
+                return
+            for a in in_avals:
+                if a.dtype.kind not in "fc":
+                    for i in nums:  # find the argument to name in the error
+                        _check_differentiable(args[i], i, allow_int)
 
         def f_of_dyn(*dyn_args):
             full = list(args)
@@ -146,11 +185,18 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, holomorphic: bool = Fa
             return fun(*full, **kwargs)
 
         f_of_dyn.__wrapped__ = fun  # messages name the user's function, not this closure
-        out, f_vjp, aux = _vjp(f_of_dyn, dyn, has_aux, "grad")
-        _check_scalar_output(out, fun)
-        cts = f_vjp(np.ones((), get_aval(out).dtype))
-        grads = cts[0] if isinstance(argnums, int) else tuple(cts)
-        return ((out, aux), grads) if has_aux else (out, grads)
+        # vjp without the VJPFunction: linearize, then transpose with a cotangent of one.
+        res, in_tree, in_avals, store = _linearize_args(f_of_dyn, dyn, has_aux, "grad",
+                                                        check_inputs=check_inputs)
+        n = store.num_out
+        out = pytree.tree_unflatten(store.out_tree, res.primals_out[:n])
+        out_aval = _check_scalar_output(out, store.out_tree, fun)
+        cts = backward_pass(res.jaxpr, [np.array(1, out_aval.dtype)])
+        grads = _input_cotangents(cts, res.linear_inputs, in_avals, in_tree)
+        grads = grads[0] if isinstance(argnums, int) else grads
+        if has_aux:
+            return (out, pytree.tree_unflatten(store.aux_tree, res.primals_out[n:])), grads
+        return out, grads
 
     return value_and_grad_f
 
@@ -175,18 +221,28 @@ def grad(fun, argnums=0, has_aux: bool = False, holomorphic: bool = False,
     return grad_f
 
 
-def _check_scalar_output(out, fun):
+def _check_scalar_output(out, out_tree, fun):
+    """The aval of ``out`` (of structure ``out_tree``) if it is one real or complex scalar;
+    a TypeError naming what it is otherwise."""
+    is_leaf = pytree.treedef_is_leaf(out_tree)
+    if is_leaf:
+        aval = get_aval(out)
+        if aval.shape == () and aval.dtype.kind in "fc":  # the usual case
+            return aval
     leaves = pytree.tree_leaves(out)
     name = getattr(fun, "__name__", "the function")
-    if len(leaves) != 1 or get_aval(leaves[0]).shape != ():
+    if len(leaves) != 1 or get_aval(leaves[0]).shape != () or not is_leaf:
         shapes = ", ".join(get_aval(x).str_short() for x in leaves) or "nothing"
+        if len(leaves) == 1 and get_aval(leaves[0]).shape == ():
+            shapes = f"{shapes} inside {out_tree}"  # e.g. a 1-tuple: JAX refuses it too
         raise TypeError(f"grad requires a scalar-output function, but {name} returned {shapes}. "
                         "Reduce the output (e.g. fnp.sum or fnp.mean), or use ftx.vjp or "
                         "ftx.jacrev for non-scalar outputs.")
-    dtype = get_aval(leaves[0]).dtype
-    if dtype.kind not in "fc":
+    aval = get_aval(leaves[0])
+    if aval.dtype.kind not in "fc":
         raise TypeError(f"grad requires a real- or complex-valued output, but {name} returned "
-                        f"{get_aval(leaves[0]).str_short()}")
+                        f"{aval.str_short()}")
+    return aval
 
 
 def _check_differentiable(arg, i, allow_int):

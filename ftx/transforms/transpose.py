@@ -10,8 +10,10 @@ from ftx.core import pytree
 from ftx.core.ad_util import UndefinedPrimal, Zero
 from ftx.core.avals import get_aval
 from ftx.core.jaxpr import Jaxpr, Literal
-from ftx.core.primitive import get_rule
+from ftx.core.primitive import RULES, get_rule
 from ftx.lax._ad_rules import add_tangents, instantiate
+
+_TRANSPOSE_RULES = RULES["transpose"]
 
 
 def backward_pass(jaxpr: Jaxpr, cts_out, consts=None) -> list:
@@ -19,50 +21,69 @@ def backward_pass(jaxpr: Jaxpr, cts_out, consts=None) -> list:
 
     All of ``jaxpr``'s inputs are linear; its constants are not.
     """
+    # Eager grad runs this once per call: it is written for few allocations per equation.
     consts = jaxpr.consts if consts is None else consts
     linear = set(jaxpr.invars)
     values = dict(zip(jaxpr.constvars, consts))
     linear_eqns = []
     for eqn in jaxpr.eqns:
-        if any(not isinstance(v, Literal) and v in linear for v in eqn.invars):
-            linear.update(eqn.outvars)
-            linear_eqns.append(eqn)
+        for v in eqn.invars:
+            if v in linear:  # Literals hash by identity: never in the set
+                linear.update(eqn.outvars)
+                linear_eqns.append(eqn)
+                break
         else:  # a non-linear equation: compute its value now
-            ins = [v.val if isinstance(v, Literal) else values[v] for v in eqn.invars]
+            ins = [v.val if type(v) is Literal else values[v] for v in eqn.invars]
             for v, x in zip(eqn.outvars, eqn.primitive.bind(*ins, **eqn.params)):
                 values[v] = x
 
-    ct_env: dict = {}
+    ct_env: dict = {}  # variable -> its cotangent so far (absent: zero)
 
     def write(v, ct):
-        if isinstance(v, Literal) or v not in linear or ct is None or type(ct) is Zero:
+        if ct is None or type(ct) is Zero or v not in linear:
             return
-        ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
+        old = ct_env.get(v)
+        ct_env[v] = ct if old is None else add_tangents(old, ct)
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         write(v, ct)
 
+    pop = ct_env.pop
     for eqn in reversed(linear_eqns):
-        cts = [ct_env.pop(v, None) for v in eqn.outvars]
-        if all(ct is None for ct in cts):
-            continue
-        cts = [Zero(v.aval.to_tangent_aval()) if ct is None else ct for ct, v in zip(cts, eqn.outvars)]
-        invals = [v.val if isinstance(v, Literal) else
+        outvars = eqn.outvars
+        if len(outvars) == 1:
+            ct = pop(outvars[0], None)
+            if ct is None:
+                continue
+            cts = [ct]
+        else:
+            cts = [pop(v, None) for v in outvars]
+            if all(ct is None for ct in cts):
+                continue
+            cts = [Zero(v.aval.to_tangent_aval()) if ct is None else ct
+                   for ct, v in zip(cts, outvars)]
+        invals = [v.val if type(v) is Literal else
                   UndefinedPrimal(v.aval) if v in linear else values[v] for v in eqn.invars]
-        rule = get_rule("transpose", eqn.primitive, [v.aval for v in eqn.invars])
+        prim = eqn.primitive
+        rule = _TRANSPOSE_RULES.get(prim) or get_rule("transpose", prim,
+                                                      [v.aval for v in eqn.invars])
         try:
             cts_in = rule(cts, *invals, **eqn.params)
         except FloatingPointError as e:  # debug_nans: name the forward line it came from
             origin = f" from {eqn.source_info}" if eqn.source_info is not None else ""
             raise FloatingPointError(f"{e} This happened in the backward pass, transposing "
-                                     f"`{eqn.primitive.name}`, the derivative of the forward "
+                                     f"`{prim.name}`, the derivative of the forward "
                                      f"computation{origin}.") from None
-        if len(cts_in) != len(eqn.invars):
-            raise RuntimeError(f"transpose rule of {eqn.primitive.name} returned "
-                               f"{len(cts_in)} cotangents for {len(eqn.invars)} operands")
-        for v, ct in zip(eqn.invars, cts_in):
-            write(v, ct)
-    return [ct_env.pop(v, Zero(v.aval.to_tangent_aval())) for v in jaxpr.invars]
+        if len(cts_in) != len(invals):
+            raise RuntimeError(f"transpose rule of {prim.name} returned "
+                               f"{len(cts_in)} cotangents for {len(invals)} operands")
+        for v, ct in zip(eqn.invars, cts_in):  # write(v, ct), inlined
+            if ct is not None and type(ct) is not Zero and v in linear:
+                old = ct_env.get(v)
+                ct_env[v] = ct if old is None else add_tangents(old, ct)
+    cts_in = [pop(v, None) for v in jaxpr.invars]
+    return [Zero(v.aval.to_tangent_aval()) if ct is None else ct
+            for v, ct in zip(jaxpr.invars, cts_in)]
 
 
 def linear_transpose(fun, *primals, reduce_axes=()):
