@@ -12,8 +12,8 @@ jax.lax.scan called eagerly (JAX traces the body and XLA-compiles the scan on ev
 call, since each call builds a new body function) and an op-by-op Python loop of jax.numpy
 calls; PyTorch's eager autograd over the same Python loop (forward under ``no_grad``;
 the gradient builds the graph and calls ``backward``), with as many threads as NumPy's BLAS.
-The ftx.jit row runs the same scan through ftx.jit and the Numba backend (its loop body
-compiled).
+The ftx.jit row runs the same scan through ftx.jit and the Numba backend, which compiles
+the whole loop, body included, into one Numba function.
 """
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def torch_row(p, xs, h0, ref_grad):
 # The headline gradient rows: (row, library, variant).
 HEADLINE = (("NumPy Python loop / hand-written BPTT", "NumPy", "hand-written BPTT"),
             ("ftx.lax.scan (eager)", "ftx", "eager lax.scan"),
-            ("ftx.jit of lax.scan (loop body compiled)", "ftx", "jit(grad(lax.scan))"),
+            ("ftx.jit of lax.scan (whole loop compiled)", "ftx", "jit(grad(lax.scan))"),
             ("JAX lax.scan, no jit (compiles on every call)", "JAX", "lax.scan, no jit"),
             ("JAX jit(lax.scan)", "JAX", "jit(lax.scan)"),
             ("PyTorch eager Python loop, autograd", "PyTorch", "eager loop"))
@@ -174,7 +174,7 @@ def main():
     ]
     jit_loss, jit_grad = ftx.jit(ftx_scan_loss), ftx.jit(ftx.grad(ftx_scan_loss))
     np.testing.assert_allclose(jit_grad(p, xs, h0)["W"], ref_grad["W"], rtol=1e-8, atol=1e-10)
-    rows.append(("ftx.jit of lax.scan (loop body compiled)",
+    rows.append(("ftx.jit of lax.scan (whole loop compiled)",
                  best_ms(lambda: jit_loss(p, xs, h0)), best_ms(lambda: jit_grad(p, xs, h0))))
     try:
         import jax
