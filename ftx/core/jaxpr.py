@@ -228,20 +228,28 @@ def check_jaxpr(jaxpr: Jaxpr) -> None:
     """
     defined: set = set()
 
+    # ``where`` is a string or a function making one: an equation's description costs a
+    # pretty-print, paid only when there is something to report.
+    def describe(where) -> str:
+        return where() if callable(where) else where
+
     def define(v, where):
         if not isinstance(v, Var):
-            raise JaxprTypeError(f"check_jaxpr: {where} binds {v!r}, which is not a Var")
+            raise JaxprTypeError(f"check_jaxpr: {describe(where)} binds {v!r}, which is not a Var")
         if v in defined:
-            raise JaxprTypeError(f"check_jaxpr: variable {v!r} defined twice ({where})")
+            raise JaxprTypeError(f"check_jaxpr: variable {v!r} defined twice "
+                                 f"({describe(where)})")
         defined.add(v)
 
     def read(atom, where):
         if isinstance(atom, Literal):
             if not _same_type(get_aval(atom.val), atom.aval) and np.ndim(atom.val) != 0:
-                raise JaxprTypeError(f"check_jaxpr: literal {atom!r} has aval {atom.aval} ({where})")
+                raise JaxprTypeError(f"check_jaxpr: literal {atom!r} has aval {atom.aval} "
+                                     f"({describe(where)})")
             return atom.aval
         if atom not in defined:
-            raise JaxprTypeError(f"check_jaxpr: {where} reads {atom!r} before it is defined")
+            raise JaxprTypeError(f"check_jaxpr: {describe(where)} reads {atom!r} before it "
+                                 "is defined")
         return atom.aval
 
     for v, c in zip(jaxpr.constvars, jaxpr.consts):
@@ -252,20 +260,23 @@ def check_jaxpr(jaxpr: Jaxpr) -> None:
     for v in jaxpr.invars:
         define(v, "an input")
     for eqn in jaxpr.eqns:
-        where = f"equation `{pp_eqn(eqn, _Namer())}`" + (f" from {eqn.source_info}" if eqn.source_info else "")
+        def where(eqn=eqn):
+            return f"equation `{pp_eqn(eqn, _Namer())}`" + (
+                f" from {eqn.source_info}" if eqn.source_info else "")
         in_avals = [read(a, where) for a in eqn.invars]
         for sub in subjaxprs(eqn.params):
             check_jaxpr(sub)
         try:
             expected = eqn.primitive.abstract_eval(*in_avals, **eqn.params)
         except (TypeError, ValueError) as e:
-            raise JaxprTypeError(f"check_jaxpr: {where}: the primitive rejects its inputs: {e}") from e
+            raise JaxprTypeError(f"check_jaxpr: {where()}: the primitive rejects its inputs: "
+                                 f"{e}") from e
         if len(expected) != len(eqn.outvars):
-            raise JaxprTypeError(f"check_jaxpr: {where} has {len(eqn.outvars)} outputs, "
+            raise JaxprTypeError(f"check_jaxpr: {where()} has {len(eqn.outvars)} outputs, "
                                  f"the primitive gives {len(expected)}")
         for v, aval in zip(eqn.outvars, expected):
             if not _same_type(v.aval, aval):
-                raise JaxprTypeError(f"check_jaxpr: {where}: output typed {v.aval} but the "
+                raise JaxprTypeError(f"check_jaxpr: {where()}: output typed {v.aval} but the "
                                      f"primitive gives {aval}")
             define(v, where)
     for v in jaxpr.outvars:

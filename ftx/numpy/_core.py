@@ -163,21 +163,28 @@ def promote_shapes(name: str, *args):
 
 
 def _already_promoted(args, inexact: bool) -> bool:
-    """True when every argument is a tracer of one shape and dtype (nothing to do): the
-    common case inside transforms, checked cheaply before the general path."""
-    first = args[0]
-    if not isinstance(first, Tracer):
-        return False
-    aval = first.aval
-    if aval.weak_type or (inexact and aval.dtype.kind not in "fc"):
-        return False
-    for a in args[1:]:
-        if not isinstance(a, Tracer):
+    """True when there is nothing to promote: the arguments are tracers of one shape and
+    (strong) dtype, and maybe Python ints/floats beside a floating one (``x * 2.0``,
+    ``x ** 2``), which stay weak literals. The common case inside transforms, checked
+    cheaply before the general path."""
+    aval = None
+    scalars = False
+    for a in args:
+        if isinstance(a, Tracer):
+            other = a.aval
+            if aval is None:
+                aval = other
+                if aval.weak_type or (inexact and aval.dtype.kind not in "fc"):
+                    return False
+            elif other.dtype != aval.dtype or other.shape != aval.shape or other.weak_type:
+                return False
+        elif type(a) is int or type(a) is float:
+            scalars = True
+        else:
             return False
-        other = a.aval
-        if other.dtype != aval.dtype or other.shape != aval.shape or other.weak_type:
-            return False
-    return True
+    # A weak int/float keeps a floating dtype as it is (NumPy 2); beside an integer array
+    # it may not fit (int8 + 1000), which the general path reports.
+    return aval is not None and (not scalars or aval.dtype.kind in "fc")
 
 
 def promote_args(name: str, *args):

@@ -35,7 +35,8 @@ _guard = threading.Lock()
 
 class Executable:
     """A compiled graph: call it with the flat arguments; ``source`` (the executor) and
-    ``kernel_sources`` show it."""
+    ``kernel_sources`` show it. ``run`` is the generated executor itself, which ``jit``'s
+    cached calls invoke directly (any executable may offer such a ``run``)."""
 
     def __init__(self, run, source: str, kernel_sources: list[str]):
         self.run, self.source, self.kernel_sources = run, source, kernel_sources
