@@ -287,3 +287,14 @@ def test_a_new_process_loads_the_compiled_loop_from_disk(tmp_path):
     assert runs[0][0] == runs[1][0]
     assert runs[0][1:] == ["0", "1"]   # compiled (and saved) in the first process
     assert runs[1][1:] == ["1", "0"]   # loaded in the second
+
+
+def test_compiled_as_text_shows_the_loop_compiled_whole():
+    def f(h, xs):
+        def step(h, x):
+            h = fnp.tanh(h * 0.5 + x)
+            return h, h
+        return scan(step, h, xs)
+
+    text = ftx.jit(f).lower(np.zeros(3), np.ones((4, 3))).compile().as_text()
+    assert "scan loop compiled whole" in text and "for s in range(n):" in text

@@ -18,7 +18,8 @@ import threading
 
 import numpy as np
 
-from ftx.backends.numba_cpu import control_flow, disk_index, elementwise, reductions, threads
+from ftx.backends.numba_cpu import (control_flow, disk_index, elementwise, loop_codegen,
+                                    reductions, threads)
 from ftx.backends.numba_cpu.kernels import kernel_source, load_kernel
 from ftx.compiler.fusion import Call, Group, plan
 from ftx.core.jaxpr import Jaxpr, Literal, Var
@@ -38,8 +39,9 @@ class Executable:
     ``kernel_sources`` show it. ``run`` is the generated executor itself, which ``jit``'s
     cached calls invoke directly (any executable may offer such a ``run``)."""
 
-    def __init__(self, run, source: str, kernel_sources: list[str]):
+    def __init__(self, run, source: str, kernel_sources: list[str], loops=()):
         self.run, self.source, self.kernel_sources = run, source, kernel_sources
+        self.loops = dict(loops)  # executor name -> a loop compiled whole (loop_codegen)
 
     def __call__(self, *args):
         return self.run(*args)
@@ -47,6 +49,8 @@ class Executable:
     def as_text(self) -> str:
         parts = [f"# executor\n{self.source}"]
         parts += [f"# kernel {i}\n{src}" for i, src in enumerate(self.kernel_sources)]
+        parts += [f"# {name}: a {loop.what} loop compiled whole\n{loop.source}"
+                  for name, loop in self.loops.items()]
         return "\n\n".join(parts)
 
 
@@ -115,7 +119,8 @@ class _Program:
             else:
                 env[name] = jaxpr.consts[where[0]]
         exec(self.code, env)  # noqa: S102 - our own generated code
-        return Executable(env["run"], self.source, self.kernel_sources)
+        loops = [(name, f) for name, f in env.items() if isinstance(f, loop_codegen._CompiledLoop)]
+        return Executable(env["run"], self.source, self.kernel_sources, loops)
 
     def to_json(self) -> dict:
         return {"source": self.source, "kernel_sources": self.kernel_sources,
