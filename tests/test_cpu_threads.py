@@ -59,3 +59,31 @@ def test_run_split_covers_every_row_once_and_reraises():
 def test_cpu_threads_option_is_checked():
     with pytest.raises(ValueError, match="cpu_threads"):
         ftx.config.update("cpu_threads", -1)
+
+
+def test_a_forked_child_splits_with_fresh_workers():
+    import os
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    x = np.random.default_rng(1).normal(size=(400, 1000)).astype(np.float32)
+    f = ftx.jit(_chain)
+    with ftx.config.override(cpu_threads=2):
+        f(x, x[0])  # the parent's pool is running
+        pid = os.fork()
+        if pid == 0:  # the child: the same call must finish and be right
+            ok = np.allclose(f(x, x[0]), np.tanh(x) * x[0] + np.float32(0.5) * x * x
+                             - np.exp(-x[0]), rtol=2e-6, atol=2e-6)
+            os._exit(0 if ok else 1)
+        import signal
+        import time
+        deadline = time.monotonic() + 60  # a hung child (a deadlocked pool) fails, not hangs
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail("the forked child did not finish its split loop in 60 s")
+            time.sleep(0.05)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -55,7 +55,11 @@ def _ensure_workers(n: int) -> list:
     return _workers
 
 
-def _forget_workers() -> None:  # a forked child has the queues but not the threads
+def _forget_workers() -> None:
+    # A forked child has the queues but not the threads, and a lock another thread may have
+    # held at the fork.
+    global _lock
+    _lock = threading.Lock()
     _workers.clear()
 
 
