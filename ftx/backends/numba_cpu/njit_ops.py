@@ -16,8 +16,7 @@ shape of the same structure, as kernels do. ``dot_general`` is explicit loops, n
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ftx.backends.numba_cpu import reductions
 from ftx.backends.numba_cpu.elementwise import (SCALAR_EXPRESSIONS, literal, operand_dtype)
 from ftx.backends.numba_cpu.elementwise import can_fuse as _elementwise_can_fuse
 from ftx.core.jaxpr import Literal
@@ -148,14 +147,9 @@ def copy_into(ctx, rank) -> str:
 
 # ----------------------------------------------------------------------- reductions
 
-_REDUCERS = {  # name -> (combine(acc, x) expression, identity of a dtype)
-    "reduce_sum": ("_acc_add({a}, {x})", lambda dt: 0),
-    "reduce_prod": ("_acc_mul({a}, {x})", lambda dt: 1),
-    "reduce_max": ("_maximum({a}, {x})",
-                   lambda dt: -np.inf if dt.kind == "f" else np.iinfo(dt).min),
-    "reduce_min": ("_minimum({a}, {x})",
-                   lambda dt: np.inf if dt.kind == "f" else np.iinfo(dt).max),
-}
+# The reductions a loop body computes outside a fused group: sum, prod, max, min, with the
+# accumulators (combining expression, identity) the fused kernels use.
+_REDUCERS = ("reduce_sum", "reduce_prod", "reduce_max", "reduce_min")
 
 
 def _reduce(ctx, eqn):
@@ -164,7 +158,7 @@ def _reduce(ctx, eqn):
     (x,), out = eqn.invars, eqn.outvars[0]
     axes = tuple(eqn.params["axes"])
     dt = out.aval.dtype
-    combine, identity = _REDUCERS[eqn.primitive.name]
+    accumulator = reductions.ACCUMULATORS[eqn.primitive.name]
     idx = [f"i{k}" for k in range(x.aval.ndim)]
     kept = [i for k, i in enumerate(idx) if k not in axes]
     key = (eqn.primitive.name, x.aval.ndim, axes, x.aval.dtype.name, dt.name)
@@ -172,12 +166,12 @@ def _reduce(ctx, eqn):
     def source(name):
         loops = [(i, f"x.shape[{k}]") for k, i in enumerate(idx)]
         acc = f"out{_index(kept)}"
-        step = combine.format(a=acc, x=f"np.{dt.name}(x{_index(idx)})")
+        step = accumulator.row.format(out=acc, x=f"np.{dt.name}(x{_index(idx)})")
         # (no out.fill: Numba has none for 0-d arrays)
         init = [f"j{k}" for k in range(len(kept))]
         init_loops = [(j, f"out.shape[{k}]") for k, j in enumerate(init)]
         return ([f"def {name}(x, out):"]
-                + _nest(init_loops, [f"out{_index(init)} = {literal(identity(dt), dt)}"])
+                + _nest(init_loops, [f"out{_index(init)} = {literal(accumulator.identity_for(dt), dt)}"])
                 + _nest(loops, [f"{acc} = {step}"]))
 
     return _call_into(ctx, eqn, ctx.helper(key, source), [ctx.array(x)])
