@@ -8,6 +8,10 @@
 
 From a shell: ``python -m ftx.cache info`` and ``python -m ftx.cache clear``.
 
+In memory, compiled functions reuse the memory of their large arrays across calls (up to
+``config.cpu_buffer_pool_bytes``); ``ftx.cache.release_buffers()`` gives back what no live
+array uses, like ``torch.cuda.empty_cache()``.
+
 The directory is ``FTX_CACHE_DIR`` (or ``ftx.config.update('cache_dir', ...)``), else
 ``$XDG_CACHE_HOME/ftx`` (``~/.cache/ftx``). Its layout, every file written by ftx (or by
 Numba for ftx's kernels), each atomically (temp file + rename):
@@ -176,4 +180,15 @@ def clear() -> int:
     return removed
 
 
-__all__ = ["directory", "info", "clear", "private_dir", "write_atomic"]
+def release_buffers() -> int:
+    """Free the memory compiled CPU functions keep for reuse that no live array uses, and
+    return its size in bytes (arrays you still hold keep theirs).
+
+    >>> ftx.cache.release_buffers()
+    41943040
+    """
+    from ftx.backends.numba_cpu import buffers
+    return buffers.release()
+
+
+__all__ = ["directory", "info", "clear", "private_dir", "write_atomic", "release_buffers"]

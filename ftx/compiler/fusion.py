@@ -16,7 +16,12 @@ group that computes it: any equation that reads one closes the group first.
 The plan is a list of steps in execution order. Groups of different shapes
 may be open at once; a group runs at the point where it closes: when any other
 equation needs one of its values, or at the end. Every value a group defines
-that is used later (or returned) is one of its outputs.
+that is used later (or returned) is one of its outputs, except a cheap one that
+only later groups read: those groups recompute it from values they have anyway
+(XLA's producer duplication). In a differentiated graph the forward's group
+would otherwise write several intermediates (tanh(u), 1 + tanh(u), u * u, ...)
+only for the backward's group to read them back: memory held across a matmul
+in between, and traffic, to save a few flops.
 """
 from __future__ import annotations
 
@@ -70,18 +75,71 @@ def plan(jaxpr: Jaxpr, can_fuse) -> list:
                 uses_after[v] = i
     returned = {v for v in jaxpr.outvars if isinstance(v, Var)}
 
+    readers: dict = {}  # var -> the equations reading it
+    for eqn in jaxpr.eqns:
+        for v in eqn.invars:
+            if isinstance(v, Var):
+                readers.setdefault(v, []).append(eqn)
+    position = {id(e): i for i, e in enumerate(jaxpr.eqns)}
+    always_live = set(jaxpr.invars) | set(jaxpr.constvars) | returned
+
     steps: list = []
     open_groups: dict = {}  # output shape -> the open group of that shape
+    recomputed: dict = {}   # var -> the equations (in order) a later group recomputes it with
 
     def close(group, at_index):
         del open_groups[group.shape]
         if len(group.eqns) == 1 and group.eqns[0].primitive.name == "broadcast_in_dim":
             steps.append(Call(group.eqns[0]))  # nothing to fuse it with: just run it
             return
-        group.outputs = [v for e in group.eqns for v in e.outvars
-                         if v in returned or uses_after.get(v, -1) >= at_index]
+        group.outputs = []
+        for e in group.eqns:
+            for v in e.outvars:
+                if v in recomputed or not (v in returned or uses_after.get(v, -1) >= at_index):
+                    continue
+                cone = _recompute_cone(v, group, at_index)
+                if cone is None:
+                    group.outputs.append(v)
+                else:
+                    recomputed[v] = cone
         if group.outputs:  # a group nobody reads is dead code (elementwise ops are pure)
             steps.append(group)
+
+    def _recompute_cone(v, group, at_index):
+        """The group's equations that compute ``v`` from its inputs and kept outputs, if
+        every later reader of ``v`` can recompute it (same-shape elementwise, so it joins a
+        group), the cone is cheap, and keeping its inputs alive costs no more than ``v``."""
+        if v in returned or v in group.reduced:
+            return None
+        later = [r for r in readers.get(v, ()) if position[id(r)] >= at_index]
+        if not later or not all(_fuses_elementwise(r, v.aval.shape, can_fuse) for r in later):
+            return None
+        boundary = set(group.inputs) | set(group.outputs)
+        cone, frontier, seen, work = [], [], set(), [v]
+        while work:
+            u = work.pop()
+            if u in seen or not isinstance(u, Var):
+                continue
+            seen.add(u)
+            if u in boundary or u not in group.defined:
+                frontier.append(u)
+                continue
+            eqn = next(e for e in group.eqns if u in e.outvars)
+            if eqn.primitive.name in REDUCTIONS:
+                return None
+            cone.append(eqn)
+            work.extend(eqn.invars)
+        if sum(_RECOMPUTE_COST.get(e.primitive.name, 1) for e in cone) > MAX_RECOMPUTE_COST:
+            return None
+        last_reader = max(position[id(r)] for r in later)
+        extended = [u for u in frontier if u not in always_live
+                    and uses_after.get(u, -1) < last_reader]
+        if sum(_nbytes(u) for u in extended) > _nbytes(v):
+            return None
+        for u in extended:  # later groups read them now: they must outlive those reads
+            uses_after[u] = last_reader
+        order = {id(e): k for k, e in enumerate(group.eqns)}
+        return sorted(set(cone), key=lambda e: order[id(e)])
 
     for i, eqn in enumerate(jaxpr.eqns):
         loop_shape = _loop_shape(eqn, open_groups, can_fuse)
@@ -97,6 +155,9 @@ def plan(jaxpr: Jaxpr, can_fuse) -> list:
         group = open_groups.get(loop_shape)
         if group is None:
             group = open_groups[loop_shape] = Group(loop_shape)
+        for v in eqn.invars:
+            if v in recomputed and v not in group.defined:
+                _add_recomputation(group, recomputed[v])
         group.eqns.append(eqn)
         if eqn.primitive.name in REDUCTIONS:
             group.reduce_axes = eqn.params["axes"]
@@ -112,6 +173,43 @@ def plan(jaxpr: Jaxpr, can_fuse) -> list:
         if isinstance(step, Group):
             step.inputs = [v for v in step.inputs if v not in step.defined]
     return steps
+
+
+# Recomputing a value in a later kernel instead of writing and reading it back is worth up
+# to about this many elementwise operations (a transcendental counts for several).
+MAX_RECOMPUTE_COST = 16
+_RECOMPUTE_COST = {"broadcast_in_dim": 0, "exp": 4, "log": 4, "tanh": 4, "logistic": 4,
+                   "sin": 4, "cos": 4, "tan": 6, "erf": 6, "pow": 8, "atan2": 8, "expm1": 4,
+                   "log1p": 4, "asinh": 6, "acosh": 6, "atanh": 6, "asin": 6, "acos": 6,
+                   "atan": 6, "sinh": 4, "cosh": 4, "erf_inv": 8, "lgamma": 10, "digamma": 10,
+                   "div": 2, "sqrt": 2, "rsqrt": 2, "cbrt": 4}
+
+
+def _fuses_elementwise(eqn, shape, can_fuse) -> bool:
+    return (len(eqn.outvars) == 1 and eqn.primitive.name not in REDUCTIONS
+            and eqn.primitive.name != "broadcast_in_dim" and can_fuse(eqn)
+            and shape != () and eqn.outvars[0].aval.shape == shape)
+
+
+def _nbytes(v) -> int:
+    aval = v.aval
+    size = 1
+    for d in aval.shape:
+        size *= d
+    return size * aval.dtype.itemsize
+
+
+def _add_recomputation(group, cone) -> None:
+    """Put ``cone``'s equations (those the group lacks) into ``group``, reading what they
+    need from outside as inputs."""
+    for eqn in cone:
+        if all(v in group.defined for v in eqn.outvars):
+            continue
+        for v in eqn.invars:
+            if isinstance(v, Var) and v not in group.defined and v not in group.inputs:
+                group.inputs.append(v)
+        group.eqns.append(eqn)
+        group.defined.update(eqn.outvars)
 
 
 def _loop_shape(eqn, open_groups, can_fuse):

@@ -131,3 +131,14 @@ config.define("cpu_threads", 0,
               "threads that large fused loops on the CPU backend are split across; 0 means one "
               "per CPU available to the process, 1 keeps every kernel on the calling thread",
               validate=_check_cpu_threads)
+
+
+def _check_pool_bytes(value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"cpu_buffer_pool_bytes must be an int >= 0 (0: no reuse), got {value!r}")
+
+
+config.define("cpu_buffer_pool_bytes", 1 << 30,
+              "bytes of memory the CPU backend keeps to reuse for compiled functions' large "
+              "arrays across calls (saves page faults); 0 allocates every array afresh",
+              validate=_check_pool_bytes)

@@ -18,8 +18,8 @@ import threading
 
 import numpy as np
 
-from ftx.backends.numba_cpu import (control_flow, disk_index, elementwise, loop_codegen,
-                                    reductions, threads)
+from ftx.backends.numba_cpu import (buffers, control_flow, disk_index, elementwise,
+                                    loop_codegen, reductions, threads)
 from ftx.backends.numba_cpu.kernels import kernel_source, load_kernel
 from ftx.compiler.fusion import Call, Group, plan
 from ftx.core.jaxpr import Jaxpr, Literal, Var
@@ -104,7 +104,7 @@ class _Program:
     def instantiate(self, jaxpr: Jaxpr) -> Executable:
         """The executor bound to ``jaxpr``'s impls, literals and constants (``jaxpr`` equals,
         canonically, the one this program was lowered from)."""
-        env = {"np": np, "_split": threads.run_split}
+        env = {"np": np, "_split": threads.run_split, "_empty": buffers.empty}
         for name, (kind, *where) in self.recipe.items():
             if kind in ("kernel", "kernel_rows"):
                 env[name] = load_kernel(self.kernel_sources[where[0]], kind)
@@ -188,7 +188,7 @@ def _lower(jaxpr: Jaxpr) -> _Program:
             recipe[kname] = ["kernel", len(kernel_sources) - 1]
             outs = [name_of(v) for v in step.outputs]
             for v, o in zip(step.outputs, outs):
-                lines.append(f"{o} = np.empty({v.aval.shape!r}, np.{v.aval.dtype.name})")
+                lines.append(f"{o} = {_allocate(v.aval)}")
             args = [_read(name_of(v, _literal_position(v, step.eqns, position)), v)
                     for v in reads] + outs
             what = ' '.join(e.primitive.name for e in step.eqns)
@@ -199,6 +199,13 @@ def _lower(jaxpr: Jaxpr) -> _Program:
                 lines.append(f"_split({kname}, {step.shape[0]}, {', '.join(args)})  # {what}")
             else:
                 lines.append(f"{kname}({', '.join(args)})  # {what}")
+        elif _matmul_form(step.eqn) is not None:
+            eqn = step.eqn
+            lhs, rhs = (name_of(v, (position[id(eqn)], j)) for j, v in enumerate(eqn.invars))
+            lhs_t, rhs_t = _matmul_form(eqn)
+            out = name_of(eqn.outvars[0])
+            lines.append(f"{out} = {_allocate(eqn.outvars[0].aval)}")
+            lines.append(f"np.matmul({lhs}{lhs_t}, {rhs}{rhs_t}, out={out})  # dot_general")
         else:
             eqn = step.eqn
             fname = f"_call{i}"
@@ -228,6 +235,40 @@ def _lower(jaxpr: Jaxpr) -> _Program:
     body = "\n".join("    " + line for line in lines) or "    pass"
     source = f"def run({', '.join(arg_names)}):\n{body}\n    return [{results}]\n"
     return _Program(source, kernel_sources, recipe)
+
+
+def _allocate(aval) -> str:
+    """The executor expression making an uninitialized array for ``aval``: large ones on
+    memory recycled across calls (see buffers.py)."""
+    shape, dtype = aval.shape, aval.dtype
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes < buffers.MIN_BYTES:
+        return f"np.empty({shape!r}, np.{dtype.name})"
+    return f"_empty({shape!r}, np.{dtype.name}, {nbytes})"
+
+
+_MATMUL_DTYPES = frozenset(np.dtype(d) for d in ("float32", "float64", "complex64", "complex128"))
+
+
+def _matmul_form(eqn):
+    """For a dot_general that is a (batched) matrix product of float arrays, the suffixes
+    (".T" or "") that make its operands ``np.matmul``'s (…, M, K) and (…, K, N), so the
+    executor can have BLAS write into an array it allocated; else None."""
+    if eqn.primitive.name != "dot_general":
+        return None
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    lhs, rhs = (v.aval for v in eqn.invars)
+    pet = eqn.params.get("preferred_element_type")
+    if (lhs.ndim != rhs.ndim or lhs.ndim not in (2, 3) or lhs.dtype != rhs.dtype
+            or lhs.dtype not in _MATMUL_DTYPES or (pet is not None and pet != lhs.dtype)
+            or len(lc) != 1 or len(rc) != 1 or tuple(lb) != tuple(rb)
+            or tuple(lb) != tuple(range(lhs.ndim - 2)) or 0 in lhs.shape or 0 in rhs.shape):
+        return None
+    last, before = lhs.ndim - 1, lhs.ndim - 2
+    transpose = ".T" if lhs.ndim == 2 else ".swapaxes(1, 2)"
+    lhs_t = {last: "", before: transpose}[lc[0]]
+    rhs_t = {before: "", last: transpose}[rc[0]]
+    return lhs_t, rhs_t
 
 
 def _literal_position(atom, eqns, position):
