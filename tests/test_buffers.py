@@ -155,3 +155,23 @@ def test_other_dot_generals_keep_their_numpy_impl():
     np.testing.assert_allclose(ftx.jit(lambda m, v: m @ v)(m, v), m @ v, rtol=1e-5)
     i = RNG.integers(-5, 5, (4, 3))
     np.testing.assert_array_equal(ftx.jit(lambda i: i @ i.T)(i), i @ i.T)
+
+
+def test_idle_blocks_of_other_sizes_are_given_back_not_kept_beside_new_ones():
+    def three(x):
+        return x * 2.0, x + 1.0, x - 1.0
+
+    small = np.ones((256, 256), np.float32)      # 256 KiB arrays
+    large = np.ones((800, 800), np.float32)      # 2.4 MiB: too large for a small block
+    buffers.release()
+    outs = ftx.jit(three)(small)
+    del outs                                     # three idle small blocks
+    outs = ftx.jit(three)(large)
+    assert buffers.pooled_bytes() < 3 * large.nbytes + small.nbytes
+    np.testing.assert_array_equal(outs[2], large - 1.0)
+    del outs
+    half = np.ones((700, 800), np.float32)       # fits in the idle large blocks
+    made = buffers.stats["made"]
+    outs = ftx.jit(three)(half)
+    assert buffers.stats["made"] == made
+    np.testing.assert_array_equal(outs[0], half * 2.0)

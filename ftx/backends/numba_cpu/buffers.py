@@ -75,6 +75,12 @@ def empty(shape: tuple, dtype, nbytes: int) -> np.ndarray:
     with _lock:
         blocks = _blocks.get(size)
         i = _idle_index(blocks, _IDLE) if blocks else -1
+        if i < 0:  # a larger idle block, wasting at most half of it
+            for key in sorted(k for k in _blocks if size < k <= 2 * size):
+                blocks = _blocks[key]
+                i = _idle_index(blocks, _IDLE)
+                if i >= 0:
+                    break
         if i >= 0:
             stats["reused"] += 1
             owner, start = blocks[i]

@@ -39,9 +39,14 @@ def _work(tasks: queue.SimpleQueue) -> None:
         kernel, args, lo, hi, done = tasks.get()
         try:
             kernel(*args, lo, hi)
-            done.put(None)
+            outcome = None
         except BaseException as e:  # noqa: BLE001 - handed to the waiting caller
-            done.put(e)
+            outcome = e
+        # Let go of the arrays before reporting, not at the next job: memory that nothing
+        # refers to any more is reused by the next call (buffers.py).
+        del kernel, args
+        done.put(outcome)
+        del done, outcome
 
 
 def _ensure_workers(n: int) -> list:
