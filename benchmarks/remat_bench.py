@@ -54,11 +54,13 @@ def blocks(ps, x):
 
 
 def loss_with(remat):
-    """The loss with no remat ('none'), a checkpoint per block ('block') or per 4 blocks ('4')."""
+    """The loss with no remat ('none'), a checkpoint per block ('block'; 'block_dots' saving
+    the matmul outputs) or per 4 blocks ('4')."""
     if remat == "none":
         return lambda params, x: fnp.mean(blocks(params, x) ** 2)
-    if remat == "block":
-        ck = ftx.checkpoint(block)
+    if remat in ("block", "block_dots"):
+        policy = ftx.checkpoint_policies.dots_saveable if remat == "block_dots" else None
+        ck = ftx.checkpoint(block, policy=policy)
         return lambda params, x: fnp.mean(blocks_with(ck, params, x) ** 2)
     ck4 = ftx.checkpoint(blocks)
     return lambda params, x: fnp.mean(
@@ -103,10 +105,12 @@ def ftx_rows(argnums):
                  "4": "checkpoint every 4 blocks"}[remat]
         step = ftx.value_and_grad(loss_with(remat), argnums=argnums)
         rows.append((f"ftx eager, {label}", *measure(step, params, x)))
-    for remat in ("none", "block"):
-        label = {"none": "no remat", "block": "checkpoint per block"}[remat]
+    for remat in ("none", "block", "block_dots"):
+        label = {"none": "no remat", "block": "checkpoint per block",
+                 "block_dots": "per block, dots saveable"}[remat]
         step = ftx.jit(ftx.value_and_grad(loss_with(remat), argnums=argnums))
         rows.append((f"ftx jit(grad), {label}", *measure(step, params, x)))
+        DOT_COUNTS[f"ftx jit(grad), {label}"] = _ftx_matmuls(step, params, x)
     for name, partitioner, budget in (("save every residual", "save_all", 1.0),
                                       ("min-cut", "min_cut", 1.0),
                                       ("min-cut, budget 0.5", "min_cut", 0.5),
@@ -118,6 +122,28 @@ def ftx_rows(argnums):
         step = ftx.value_and_grad(ftx.jit(loss_with("block")), argnums=argnums)
         rows.append(("ftx grad(jit), checkpoint per block", *measure(step, params, x)))
     return rows
+
+
+DOT_COUNTS: dict = {}  # row name -> matrix products one step computes, where known
+
+
+def _ftx_matmuls(step, params, x):
+    """Matrix products one call of ``step`` runs (counted by wrapping NumPy's matmul/dot,
+    which the compiled executors call by attribute)."""
+    count = [0]
+    originals = np.matmul, np.dot
+
+    def counted(f):
+        def call(*args, **kwargs):
+            count[0] += 1
+            return f(*args, **kwargs)
+        return call
+    np.matmul, np.dot = counted(np.matmul), counted(np.dot)
+    try:
+        step(params, x)
+    finally:
+        np.matmul, np.dot = originals
+    return count[0]
 
 
 def jax_rows(argnums):
@@ -140,21 +166,25 @@ def jax_rows(argnums):
                 for i in range(0, len(ps), 4):
                     h = group(ps[i:i + 4], h)
             else:
-                f = jax.checkpoint(jblock) if remat == "block" else jblock
+                policy = jax.checkpoint_policies.dots_saveable if remat == "block_dots" else None
+                f = jax.checkpoint(jblock, policy=policy) if remat != "none" else jblock
                 h = _seq(f, ps, h)
             return jnp.mean(h ** 2)
         return run
 
     rows = []
     for remat, label in (("none", "no remat"), ("block", "jax.checkpoint per block"),
+                         ("block_dots", "per block, dots saveable"),
                          ("4", "jax.checkpoint every 4 blocks")):
         step = jax.jit(jax.value_and_grad(jloss(remat), argnums=argnums))
         compiled = step.lower(jparams, jx).compile()
+        # How many matmuls XLA kept (it may merge a recomputation with the forward's).
+        DOT_COUNTS[f"JAX jit, {label}"] = compiled.as_text().count(" dot(")
         mem = compiled.memory_analysis()
         peak = mem.temp_size_in_bytes + mem.output_size_in_bytes if mem is not None else None
         t, _ = measure(lambda *a: jax.block_until_ready(compiled(*a)), jparams, jx)
         rows.append((f"JAX jit, {label}", t, peak))
-        if remat != "4":
+        if remat in ("none", "block"):
             eager = jax.value_and_grad(jloss(remat), argnums=argnums)
             t, _ = measure(lambda *a: jax.block_until_ready(eager(*a)), jparams, jx)
             rows.append((f"JAX without jit, {label}", t, None))
@@ -280,6 +310,13 @@ def peak_method(name):
     return ""
 
 
+def print_matmul_counts():
+    if DOT_COUNTS:
+        print("\nMatrix products per step (each block that recomputes x @ W1 in the backward "
+              "adds one): " + "; ".join(f"{k}: {v}" for k, v in DOT_COUNTS.items()))
+    DOT_COUNTS.clear()
+
+
 def print_table(title, rows):
     print(f"\n## {title}\n")
     print(f"| {'case':<48} | {'ms / step':>10} | {'peak MiB':>9} | {'peak measured by':<36} |")
@@ -301,6 +338,7 @@ def main():
         if argnums == (0, 1):
             record_headline(rows)
         print_table(title, rows)
+        print_matmul_counts()
 
 
 if __name__ == "__main__":
