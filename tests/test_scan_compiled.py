@@ -274,7 +274,7 @@ _PROGRAM = """
     def f(w, xs):
         return scan(lambda h, x: (fnp.tanh(w @ h + x), fnp.sum(h)), np.zeros(3), xs)
     h, ys = ftx.jit(f)(np.eye(3) * 0.5, np.ones((4, 3)))
-    loop = loop_codegen.CompiledScan.last.loop
+    loop = loop_codegen.CompiledScan.last().loop
     print(float(ys.sum()), loop.stats.cache_hits.total(), loop.stats.cache_misses.total())
 """
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import threading
 import warnings
+import weakref
 
 import numpy as np
 
@@ -336,8 +337,9 @@ class _CompiledLoop:
 
 
 class CompiledScan(_CompiledLoop):
-    """``scan`` operands -> carry + ys, running the loop in one Numba call. ``last`` is the
-    most recently built one (for tests and for reading its ``source``)."""
+    """``scan`` operands -> carry + ys, running the loop in one Numba call. ``last()`` is the
+    most recently built one while it is alive (for tests and for reading its ``source``; a
+    weak reference, so it keeps no constants alive)."""
 
     last = None
 
@@ -351,7 +353,7 @@ class CompiledScan(_CompiledLoop):
         self.num_consts, self.num_carry, self.length = p["num_consts"], p["num_carry"], p["length"]
         self.in_avals = jaxpr.in_avals
         self.y_avals = jaxpr.out_avals[p["num_carry"]:]
-        CompiledScan.last = self
+        CompiledScan.last = weakref.ref(self)
 
     def __call__(self, *args):
         if self.loop is None:
