@@ -90,7 +90,7 @@ def empty(shape: tuple, dtype, nbytes: int) -> np.ndarray:
         # first (malloc usually hands it straight back for this block, already mapped).
         _drop_idle(size)
         owner = np.empty(size + _ALIGN, np.uint8)
-        start = -owner.ctypes.data % _ALIGN
+        start = -owner.__array_interface__["data"][0] % _ALIGN
         if _pooled[0] + size > _capacity[0] and not _make_room(size):
             stats["unpooled"] += 1
         else:
