@@ -12,6 +12,7 @@ from ftx.compiler.fusion import Group, plan
 from ftx.core import eval_jaxpr
 from ftx.nn import gelu
 from tests.test_checkpoint import _traced_peak
+from tests.test_partition import _blocks
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(8, 16)).astype(np.float32)
@@ -97,16 +98,8 @@ def test_a_differentiated_gelu_block_keeps_only_its_pre_activation():
     """value_and_grad of residual gelu blocks (input gradient only): the forward's kernels
     write only the activations and pre-activations, so the step's peak is about one
     pre-activation per block, not five (tanh(u), 1 + tanh(u), x * x, ...)."""
-    rng = np.random.default_rng(1)
-    b, d, h, depth = 64, 64, 256, 4
-    ws = [(rng.standard_normal((d, h), np.float32) / 8,
-           rng.standard_normal((h, d), np.float32) / 16) for _ in range(depth)]
-
-    def loss(x):
-        for w1, w2 in ws:
-            x = x + gelu(x @ w1) @ w2
-        return fnp.mean(x * x)
-    x = rng.standard_normal((b, d), np.float32)
+    depth, b, h = 4, 64, 256
+    loss, x = _blocks(depth=depth, d=64, h=h, b=b)
     step = ftx.jit(ftx.value_and_grad(loss))
     step(x)
     peak, (value, grad) = _traced_peak(lambda: step(x))
