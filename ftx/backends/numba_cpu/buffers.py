@@ -54,10 +54,17 @@ def _idle_index(blocks: list, idle_count: int):
 
 def _calibrate() -> int:
     """The reference count ``_idle_index`` sees for an owner only the pool holds (it depends
-    on the interpreter's borrowed-reference optimizations, so measure it)."""
+    on the interpreter's borrowed-reference optimizations, so measure it there), or 0 when
+    reference counts cannot tell (free-threaded Python, or a count that does not move when
+    another reference appears): the pool is then off."""
+    if not getattr(sys, "_is_gil_enabled", lambda: True)():
+        return 0
     probe = [(np.empty(1, np.uint8), 0)]
-    getrefcount = sys.getrefcount
-    return getrefcount(probe[0][0])
+    idle = next((c for c in range(1, 16) if _idle_index(probe, c) == 0), 0)
+    held = [probe[0][0]]  # one more reference: the block must now look busy
+    busy = _idle_index(probe, idle) == -1
+    held.clear()
+    return idle if idle and busy else 0
 
 
 _IDLE = _calibrate()
@@ -69,7 +76,7 @@ def empty(shape: tuple, dtype, nbytes: int) -> np.ndarray:
 
     >>> a = empty((512, 512), np.float32, 512 * 512 * 4)
     """
-    if nbytes < MIN_BYTES or not _capacity[0]:
+    if nbytes < MIN_BYTES or not _capacity[0] or not _IDLE:
         return np.empty(shape, dtype)
     size = -(-nbytes // _PAGE) * _PAGE
     with _lock:
