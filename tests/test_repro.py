@@ -314,3 +314,19 @@ def test_a_process_killed_mid_run_leaves_a_pending_repro(planted, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     module = load_repro(pending)
     assert [e.primitive.name for e in module.JAXPR.eqns] == ["log"]
+
+
+def test_a_rebuilt_repro_keeps_the_users_lines_in_its_comments(tmp_path):
+    def loss(x):
+        return fnp.sum(fnp.tanh(x) * 2.0)   # the equations' line: this test's file
+    x = np.ones(3)
+    jaxpr = ftx.make_jaxpr(loss)(x)
+    write_repro(tmp_path / "first", jaxpr, [x], check={"kind": "raises", "backend": "reference",
+                                                       "error": "RuntimeError"})
+    rebuilt = load_repro(tmp_path / "first").JAXPR   # its equations' lines are repro.py's
+    assert all("repro.py" in e.source_info.filename for e in rebuilt.eqns)
+    script = write_repro(tmp_path / "second", rebuilt, [x],
+                         check={"kind": "raises", "backend": "reference", "error": "RuntimeError"})
+    comments = [line.rsplit("  # ", 1)[1] for line in Path(script).read_text().splitlines()
+                if ".bind" in line and "  # " in line]
+    assert comments and all(c.startswith("test_repro.py:") and "(loss)" in c for c in comments)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import keyword
+import linecache
 import math
 import os
 
@@ -245,8 +246,7 @@ class _Writer:
             line = f"{', '.join(outs)} = {attr}.bind({call})"
         info = eqn.source_info
         if info is not None:
-            line += f"  # {os.path.basename(info.filename)}:{info.lineno} ({info.function})" \
-                if hasattr(info, "filename") else f"  # {info}"
+            line += f"  # {_origin(info)}"
         return line
 
     def jaxpr(self, jaxpr: Jaxpr, top_name: str | None = None) -> str:
@@ -321,6 +321,22 @@ def _import_line(module: str, names: list[str]) -> str:
         current += n + ", "
     body.append(current.rstrip())
     return f"from {module} import (\n" + "\n".join(body) + "\n)"
+
+
+def _origin(info) -> str:
+    """Where an equation came from, for its comment: ``file:line (function)``. An equation a
+    repro script rebuilt keeps the comment of its line there (the user's line, not the
+    script's), so a repro minified again still points at the user's code."""
+    if not hasattr(info, "filename"):
+        return str(info)
+    if linecache.getline(info.filename, 1).startswith(f'"""{REPRO_HEADER}'):
+        text = linecache.getline(info.filename, info.lineno)
+        if ".bind" in text and "  # " in text:
+            return text.rsplit("  # ", 1)[1].strip()
+    return f"{os.path.basename(info.filename)}:{info.lineno} ({info.function})"
+
+
+REPRO_HEADER = "ftx repro:"  # how a repro script's docstring starts (ftx/debug/repro.py)
 
 
 # --------------------------------------------------------------------------- structural equality

@@ -113,9 +113,10 @@ def write_repro(directory, jaxpr, inputs, *, check=None, check_source=None, note
 
 def _script(imports, graph, n_inputs, check, check_source, note, default_note, jaxpr) -> str:
     from ftx.debug.minifier import count_eqns
+    from ftx.debug.printer import REPRO_HEADER
     import ftx
     n = count_eqns(jaxpr)
-    doc = [f'"""ftx repro: {n} equation{"" if n == 1 else "s"}' + (f" ({note})." if note else "."),
+    doc = [f'"""{REPRO_HEADER} {n} equation{"" if n == 1 else "s"}' + (f" ({note})." if note else "."),
            ""]
     doc += ["Run ``python repro.py``: it exits with status 1 while the failure reproduces and 0",
             "once it is fixed. ``python -m ftx.debug.minify <this folder>`` minifies it (again).",
