@@ -17,8 +17,46 @@ RULE_KINDS = ("impl", "abstract_eval", "jvp", "transpose", "batch")
 # Optional kinds, only for higher-order primitives (those carrying sub-jaxprs):
 # "partial_eval" splits one equation into a known and an unknown part.
 OPTIONAL_RULE_KINDS = ("partial_eval",)
+
+
+class _RuleTable(dict):
+    """A rule table that counts its changes (``rules_version``): caches derived from rules
+    (the eager grad's per-primitive reverse rules) start over when a rule is replaced,
+    even by a test that patches the table directly. Reads are plain dict reads."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key, value):
+        _bump()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        _bump()
+        super().__delitem__(key)
+
+    def _changed(name):
+        def method(self, *args, **kwargs):
+            _bump()
+            return getattr(dict, name)(self, *args, **kwargs)
+        method.__name__ = name
+        return method
+
+    update, pop, popitem, setdefault, clear, __ior__ = map(
+        _changed, ("update", "pop", "popitem", "setdefault", "clear", "__ior__"))
+    del _changed
+
+
+# Incremented on every change to a rule table (see _RuleTable).
+rules_version = 0
+
+
+def _bump():
+    global rules_version
+    rules_version += 1
+
+
 RULES: dict[str, dict["Primitive", object]] = {
-    kind: {} for kind in RULE_KINDS[2:] + OPTIONAL_RULE_KINDS}
+    kind: _RuleTable() for kind in RULE_KINDS[2:] + OPTIONAL_RULE_KINDS}
 
 _PRIMITIVES: dict[str, "Primitive"] = {}
 

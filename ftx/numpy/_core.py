@@ -9,7 +9,7 @@ import numpy as np
 
 from ftx import lax
 from ftx.core import dtypes, nan_checks
-from ftx.core.avals import get_aval
+from ftx.core.avals import _array_avals, get_aval
 from ftx.core.trace import Tracer, _current
 
 _PY_SCALARS = (bool, int, float, complex)
@@ -111,24 +111,58 @@ def cast(x, dtype):
     return lax.convert_element_type(x, dtype)
 
 
+def _one_strong_dtype(args):
+    """The dtype of ``args`` if they are arrays and tracers all of one (strong) dtype, else
+    None: then there is nothing to promote (the usual case, checked before the general path)."""
+    dtype = None
+    for a in args:
+        if type(a) is np.ndarray:
+            d = a.dtype
+        elif isinstance(a, Tracer):
+            aval = a.aval
+            if aval.weak_type:
+                return None
+            d = aval.dtype
+        else:
+            return None
+        if dtype is None:
+            dtype = d
+        elif d != dtype:
+            return None
+    return dtype
+
+
 def promote_dtypes(*args):
     """Convert the arguments to their NumPy result dtype (Python scalars stay weak literals)."""
+    if _one_strong_dtype(args) is not None:
+        return list(args)
     dtype = result_type(*args)
     return [cast(a, dtype) for a in args]
 
 
 def promote_dtypes_inexact(*args):
     """As promote_dtypes, but at least floating (what NumPy does for sin, true_divide, mean ...)."""
+    dtype = _one_strong_dtype(args)
+    if dtype is not None and dtype.kind in "fc":
+        return list(args)
     dtype = dtypes.to_inexact(result_type(*args))
     return [cast(a, dtype) for a in args]
 
 
 def broadcast_shapes(name: str, *shapes) -> tuple:
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        raise ValueError(f"{name}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be "
-                         "broadcast together (NumPy broadcasting rules)") from None
+    """NumPy's broadcast shape (in Python: ``np.broadcast_shapes`` costs microseconds, and
+    tracing asks for every binary operation on arrays of different shapes)."""
+    out = [1] * max(len(s) for s in shapes)
+    for s in shapes:
+        offset = len(out) - len(s)
+        for i, d in enumerate(s):
+            o = out[offset + i]
+            if o == 1:
+                out[offset + i] = d
+            elif d != 1 and d != o:
+                raise ValueError(f"{name}: shapes {', '.join(str(tuple(s)) for s in shapes)} "
+                                 "cannot be broadcast together (NumPy broadcasting rules)")
+    return tuple(out)
 
 
 def broadcast_to(x, shape, name: str = "broadcast_to"):
@@ -163,15 +197,16 @@ def promote_shapes(name: str, *args):
 
 
 def _already_promoted(args, inexact: bool) -> bool:
-    """True when there is nothing to promote: the arguments are tracers of one shape and
-    (strong) dtype, and maybe Python ints/floats beside a floating one (``x * 2.0``,
-    ``x ** 2``), which stay weak literals. The common case inside transforms, checked
-    cheaply before the general path."""
+    """True when there is nothing to promote: the arguments are tracers and NumPy arrays of
+    one shape and (strong) dtype, and maybe Python ints/floats beside a floating one
+    (``x * 2.0``, ``x ** 2``), which stay weak literals. The common case inside transforms,
+    checked cheaply before the general path."""
     aval = None
     scalars = False
     for a in args:
-        if isinstance(a, Tracer):
-            other = a.aval
+        if isinstance(a, Tracer) or type(a) is np.ndarray:
+            other = a.aval if type(a) is not np.ndarray else (
+                _array_avals.get((a.shape, a.dtype)) or get_aval(a))
             if aval is None:
                 aval = other
                 if aval.weak_type or (inexact and aval.dtype.kind not in "fc"):

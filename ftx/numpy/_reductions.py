@@ -13,6 +13,7 @@ concrete. The private helpers at the top are shared with ``_linalg`` and
 from __future__ import annotations
 
 import builtins
+import math
 import operator
 
 import numpy as np
@@ -67,7 +68,7 @@ def _keepdims(keepdims) -> bool:
 
 def _size(shape, axes=None) -> int:
     dims = shape if axes is None else [shape[a] for a in axes]
-    return int(np.prod(dims, dtype=np.int64))
+    return math.prod(dims)
 
 
 def _keep(x, shape, axes, keepdims: bool):
@@ -254,6 +255,12 @@ def _as_dtype_scalar(value, dtype, name: str):
 
 
 def _sum_prod(name, a, axis, dtype, out, keepdims, initial, where, is_sum):
+    if (axis is None and dtype is None and keepdims is _NoValue and initial is _NoValue
+            and where is _NoValue and out is None and isinstance(a, Tracer)):
+        # The total of a traced floating array (a loss): one reduction, nothing to check.
+        aval = a.aval
+        if aval.ndim and aval.dtype.kind in "fc" and not aval.weak_type:
+            return (lax.reduce_sum if is_sum else lax.reduce_prod)(a, tuple(range(aval.ndim)))
     _no_out(out, name)
     x = _arr(a, name)
     shape = shape_of(x)

@@ -14,12 +14,18 @@ class OutStore:
 
 
 def flatten_fun(fun, in_tree, has_aux: bool, name: str):
-    """``flat_fun(*leaves) -> out_leaves + aux_leaves`` and the store that describes them."""
+    """``flat_fun(*leaves) -> out_leaves + aux_leaves`` and the store that describes them.
+
+    ``in_tree`` None: the leaves are the positional arguments themselves (each one a leaf).
+    """
     store = OutStore()
 
     def flat_fun(*flat):
-        args, kwargs = pytree.tree_unflatten(in_tree, flat)
-        out = fun(*args, **kwargs)
+        if in_tree is None:
+            out = fun(*flat)
+        else:
+            args, kwargs = pytree.tree_unflatten(in_tree, flat)
+            out = fun(*args, **kwargs)
         aux_leaves = []
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):

@@ -134,6 +134,11 @@ class LinearizeResult:
     def __init__(self, primals_out, jaxpr, linear_inputs):
         self.primals_out, self.jaxpr, self.linear_inputs = primals_out, jaxpr, linear_inputs
 
+    def pull_back(self, cts_out) -> list:
+        """The cotangents of the linear inputs (Zero where none flows) for output cts."""
+        from ftx.transforms.transpose import backward_pass
+        return backward_pass(self.jaxpr, cts_out)
+
 
 def linearize_flat(fun, primals, linear_mask=None, transform="linearize", fun_for_debug=None,
                    num_linear_out=None, avals=None):

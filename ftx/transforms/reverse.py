@@ -10,6 +10,7 @@ from ftx.core.ad_util import Zero
 from ftx.core.avals import get_aval
 from ftx.core.dtypes import float0
 from ftx.core.jaxpr import Jaxpr
+from ftx.transforms import eager_vjp
 from ftx.transforms._api_util import flatten_fun, normalize_argnums
 from ftx.transforms.partial_eval import linearize_flat
 from ftx.transforms.transpose import backward_pass
@@ -103,26 +104,42 @@ def _materialize(ct, aval):
     return ct if not isinstance(ct, (int, float, complex)) else np.asarray(ct, aval.dtype)
 
 
+_LEAF_TYPES = (np.ndarray, float, int, bool, complex)  # pytree leaves, cheaply recognised
+
+
 def _input_cotangents(cts, linear_inputs, in_avals, in_tree) -> tuple:
     """The cotangents ``cts`` of the linear inputs as one pytree per argument, with zeros (or
-    float0 zeros) for the others."""
+    float0 zeros) for the others. ``in_tree`` None: each argument is one leaf."""
     flat = [None] * len(in_avals)
     for i, ct in zip(linear_inputs, cts):
         flat[i] = ct
     flat = [_materialize(ct, a) for ct, a in zip(flat, in_avals)]
+    if in_tree is None:
+        return tuple(flat)
     args, _ = pytree.tree_unflatten(in_tree, flat)
     return tuple(args)
 
 
-def _linearize_args(fun, primals, has_aux, name, linear_mask=None, check_inputs=None):
+def _linearize_args(fun, primals, has_aux, name, linear_mask=None, check_inputs=None,
+                     tape=False):
     """Linearize ``fun`` at the pytree arguments ``primals``: ``(res, in_tree, in_avals, store)``
     with ``res`` a LinearizeResult over the flat inputs and ``store`` the output structure.
-    ``check_inputs(in_avals)``, if given, vets the flat input types before anything is traced."""
-    flat, in_tree = pytree.tree_flatten((tuple(primals), {}))
+    ``check_inputs(in_avals)``, if given, vets the flat input types before anything is traced.
+    ``tape``: the caller only pulls cotangents back (``res.pull_back``), so at top level the
+    eager tape (eager_vjp) may do the work instead of a linear jaxpr."""
+    if tape and all(type(p) in _LEAF_TYPES for p in primals):
+        flat, in_tree = list(primals), None  # arrays only (eager grad): nothing to flatten
+    else:
+        flat, in_tree = pytree.tree_flatten((tuple(primals), {}))
     in_avals = [get_aval(x) for x in flat]
     if check_inputs is not None:
         check_inputs(in_avals)
     flat_fun, store = flatten_fun(fun, in_tree, has_aux, name)
+    if tape and linear_mask is None and eager_vjp.applies():
+        res = eager_vjp.linearize_on_tape(flat_fun, flat, in_avals, transform=name,
+                                          fun_for_debug=fun,
+                                          num_linear_out=lambda: store.num_out)
+        return res, in_tree, in_avals, store
     res = linearize_flat(flat_fun, flat, linear_mask=linear_mask, transform=name,
                          fun_for_debug=fun, num_linear_out=lambda: store.num_out,
                          avals=in_avals)
@@ -187,11 +204,11 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False, holomorphic: bool = Fa
         f_of_dyn.__wrapped__ = fun  # messages name the user's function, not this closure
         # vjp without the VJPFunction: linearize, then transpose with a cotangent of one.
         res, in_tree, in_avals, store = _linearize_args(f_of_dyn, dyn, has_aux, "grad",
-                                                        check_inputs=check_inputs)
+                                                        check_inputs=check_inputs, tape=True)
         n = store.num_out
         out = pytree.tree_unflatten(store.out_tree, res.primals_out[:n])
         out_aval = _check_scalar_output(out, store.out_tree, fun)
-        cts = backward_pass(res.jaxpr, [np.array(1, out_aval.dtype)])
+        cts = res.pull_back([np.array(1, out_aval.dtype)])
         grads = _input_cotangents(cts, res.linear_inputs, in_avals, in_tree)
         grads = grads[0] if isinstance(argnums, int) else grads
         if has_aux:

@@ -16,10 +16,13 @@ from ftx.lax._ad_rules import add_tangents, instantiate
 _TRANSPOSE_RULES = RULES["transpose"]
 
 
-def backward_pass(jaxpr: Jaxpr, cts_out, consts=None) -> list:
+def backward_pass(jaxpr: Jaxpr, cts_out, consts=None, cts_in_so_far=None) -> list:
     """Cotangents of ``jaxpr``'s inputs given cotangents of its outputs (Zero allowed).
 
-    All of ``jaxpr``'s inputs are linear; its constants are not.
+    All of ``jaxpr``'s inputs are linear; its constants are not. ``cts_in_so_far`` (one per
+    input, None for none): cotangents the inputs already have, which this pass adds to in
+    the order of its equations (the eager tape transposes a program one primitive at a
+    time, and sums in the order one pass over the whole program would).
     """
     # Eager grad runs this once per call: it is written for few allocations per equation.
     consts = jaxpr.consts if consts is None else consts
@@ -45,6 +48,9 @@ def backward_pass(jaxpr: Jaxpr, cts_out, consts=None) -> list:
         old = ct_env.get(v)
         ct_env[v] = ct if old is None else add_tangents(old, ct)
 
+    if cts_in_so_far is not None:
+        for v, ct in zip(jaxpr.invars, cts_in_so_far):
+            write(v, ct)
     for v, ct in zip(jaxpr.outvars, cts_out):
         write(v, ct)
 
