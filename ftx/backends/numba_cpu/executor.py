@@ -180,12 +180,6 @@ def _lower(jaxpr: Jaxpr) -> _Program:
     keep = {v for v in jaxpr.outvars if isinstance(v, Var)} | set(jaxpr.invars) | \
         set(jaxpr.constvars)
 
-    # Arrays this executor made itself and nothing else views: a kernel may write its output
-    # over one of them when it is that array's last reader (see _write_over).
-    viewed = {v for s in steps if isinstance(s, Call) and _matmul_form(s.eqn) is None
-              for v in s.eqn.invars if isinstance(v, Var)}
-    own = set()
-
     for i, step in enumerate(steps):
         if isinstance(step, Group):
             source, reads = kernel_source(step)
@@ -193,12 +187,8 @@ def _lower(jaxpr: Jaxpr) -> _Program:
             kname = f"_kernel{len(kernel_sources) - 1}"
             recipe[kname] = ["kernel", len(kernel_sources) - 1]
             outs = [name_of(v) for v in step.outputs]
-            dying = [u for u in reads if u in own and u not in viewed and u not in keep
-                     and u in last_use.get(i, ())]
             for v, o in zip(step.outputs, outs):
-                u = _write_over(step, v, dying)
-                lines.append(f"{o} = {name_of(u) if u is not None else _allocate(v.aval)}")
-                own.add(v)
+                lines.append(f"{o} = {_allocate(v.aval)}")
             args = [_read(name_of(v, _literal_position(v, step.eqns, position)), v)
                     for v in reads] + outs
             what = ' '.join(e.primitive.name for e in step.eqns)
@@ -215,7 +205,6 @@ def _lower(jaxpr: Jaxpr) -> _Program:
             lhs_t, rhs_t = _matmul_form(eqn)
             out = name_of(eqn.outvars[0])
             lines.append(f"{out} = {_allocate(eqn.outvars[0].aval)}")
-            own.add(eqn.outvars[0])
             lines.append(f"np.matmul({lhs}{lhs_t}, {rhs}{rhs_t}, out={out})  # dot_general")
         else:
             eqn = step.eqn
@@ -246,19 +235,6 @@ def _lower(jaxpr: Jaxpr) -> _Program:
     body = "\n".join("    " + line for line in lines) or "    pass"
     source = f"def run({', '.join(arg_names)}):\n{body}\n    return [{results}]\n"
     return _Program(source, kernel_sources, recipe)
-
-
-def _write_over(group, v, dying):
-    """An array in ``dying`` (this group's inputs that die with it) that output ``v`` can be
-    written over, taking it out of ``dying``; else None. Safe for an elementwise loop: each
-    element is read before the loop body writes that same element of the outputs."""
-    if group.reduce_axes is not None:
-        return None
-    for u in dying:
-        if u.aval.shape == v.aval.shape == group.shape and u.aval.dtype == v.aval.dtype:
-            dying.remove(u)
-            return u
-    return None
 
 
 def _allocate(aval) -> str:
