@@ -296,7 +296,10 @@ def record_headline(rows):
         (t, peak), t0 = by_name[name], by_name[baseline][0]
         record(f"{CASE}, ms per step", library, t * 1e3, "ms", variant)
         record(f"{CASE}, peak MiB", library, peak / 2 ** 20 if peak else None, "MiB", variant)
-        record(f"{CASE}, time / no remat", library, t / t0, "x", variant)
+        if variant != "eager" or library != "ftx":
+            # ftx's compiled step is the one to judge: its eager no-remat step is slowed by
+            # NumPy's page faults, which would flatter the ratio.
+            record(f"{CASE}, time / no remat", library, t / t0, "x", variant)
 
 
 def peak_method(name):
