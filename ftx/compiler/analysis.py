@@ -11,11 +11,11 @@ import math
 
 from ftx.core.jaxpr import Jaxpr, Literal, subjaxprs
 
-_TRANSCENDENTAL = {"exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos",
+TRANSCENDENTAL = {"exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos",
                    "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sqrt", "rsqrt",
                    "cbrt", "logistic", "erf", "erfc", "lgamma", "digamma", "pow", "atan2",
                    "cumlogsumexp"}
-_NO_FLOPS = {"reshape", "broadcast_in_dim", "transpose", "squeeze", "rev", "concatenate", "pad",
+NO_FLOPS = {"reshape", "broadcast_in_dim", "transpose", "squeeze", "rev", "concatenate", "pad",
              "slice", "dynamic_slice", "dynamic_update_slice", "gather", "iota",
              "convert_element_type", "stop_gradient", "select_n", "copy"}
 
@@ -58,9 +58,9 @@ def cost_analysis(jaxpr: Jaxpr) -> dict:
             flops += _dot_flops(eqn)
         elif name.startswith("reduce_") or name.startswith("cum") or name.startswith("arg"):
             flops += sum(_size(v.aval) for v in eqn.invars if not isinstance(v, Literal))
-        elif name not in _NO_FLOPS:
+        elif name not in NO_FLOPS:
             flops += out_elems
-        if name in _TRANSCENDENTAL:
+        if name in TRANSCENDENTAL:
             transcendentals += out_elems
         bytes_accessed += sum(_bytes(v.aval) for v in eqn.invars if not isinstance(v, Literal))
         bytes_accessed += sum(_bytes(v.aval) for v in eqn.outvars)

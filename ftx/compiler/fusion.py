@@ -25,6 +25,7 @@ in between, and traffic, to save a few flops.
 """
 from __future__ import annotations
 
+from ftx.compiler.analysis import NO_FLOPS, TRANSCENDENTAL
 from ftx.core.jaxpr import Jaxpr, JaxprEqn, Var
 
 
@@ -129,12 +130,12 @@ def plan(jaxpr: Jaxpr, can_fuse) -> list:
                 return None
             cone.append(eqn)
             work.extend(eqn.invars)
-        if sum(_RECOMPUTE_COST.get(e.primitive.name, 1) for e in cone) > MAX_RECOMPUTE_COST:
+        if sum(_recompute_cost(e) for e in cone) > MAX_RECOMPUTE_COST:
             return None
         last_reader = max(position[id(r)] for r in later)
         extended = [u for u in frontier if u not in always_live
                     and uses_after.get(u, -1) < last_reader]
-        if sum(_nbytes(u) for u in extended) > _nbytes(v):
+        if sum(u.aval.nbytes for u in extended) > v.aval.nbytes:
             return None
         for u in extended:  # later groups read them now: they must outlive those reads
             uses_after[u] = last_reader
@@ -178,25 +179,18 @@ def plan(jaxpr: Jaxpr, can_fuse) -> list:
 # Recomputing a value in a later kernel instead of writing and reading it back is worth up
 # to about this many elementwise operations (a transcendental counts for several).
 MAX_RECOMPUTE_COST = 16
-_RECOMPUTE_COST = {"broadcast_in_dim": 0, "exp": 4, "log": 4, "tanh": 4, "logistic": 4,
-                   "sin": 4, "cos": 4, "tan": 6, "erf": 6, "pow": 8, "atan2": 8, "expm1": 4,
-                   "log1p": 4, "asinh": 6, "acosh": 6, "atanh": 6, "asin": 6, "acos": 6,
-                   "atan": 6, "sinh": 4, "cosh": 4, "erf_inv": 8, "lgamma": 10, "digamma": 10,
-                   "div": 2, "sqrt": 2, "rsqrt": 2, "cbrt": 4}
+_TRANSCENDENTAL_COST = 4
+
+
+def _recompute_cost(eqn) -> int:
+    name = eqn.primitive.name  # the cost model of cost_analysis: free, transcendental, or 1
+    return 0 if name in NO_FLOPS else _TRANSCENDENTAL_COST if name in TRANSCENDENTAL else 1
 
 
 def _fuses_elementwise(eqn, shape, can_fuse) -> bool:
     return (len(eqn.outvars) == 1 and eqn.primitive.name not in REDUCTIONS
             and eqn.primitive.name != "broadcast_in_dim" and can_fuse(eqn)
             and shape != () and eqn.outvars[0].aval.shape == shape)
-
-
-def _nbytes(v) -> int:
-    aval = v.aval
-    size = 1
-    for d in aval.shape:
-        size *= d
-    return size * aval.dtype.itemsize
 
 
 def _add_recomputation(group, cone) -> None:

@@ -199,10 +199,10 @@ def _lower(jaxpr: Jaxpr) -> _Program:
                 lines.append(f"_split({kname}, {step.shape[0]}, {', '.join(args)})  # {what}")
             else:
                 lines.append(f"{kname}({', '.join(args)})  # {what}")
-        elif _matmul_form(step.eqn) is not None:
+        elif (matmul := _matmul_form(step.eqn)) is not None:
             eqn = step.eqn
             lhs, rhs = (name_of(v, (position[id(eqn)], j)) for j, v in enumerate(eqn.invars))
-            lhs_t, rhs_t = _matmul_form(eqn)
+            lhs_t, rhs_t = matmul
             out = name_of(eqn.outvars[0])
             lines.append(f"{out} = {_allocate(eqn.outvars[0].aval)}")
             lines.append(f"np.matmul({lhs}{lhs_t}, {rhs}{rhs_t}, out={out})  # dot_general")
@@ -241,10 +241,9 @@ def _allocate(aval) -> str:
     """The executor expression making an uninitialized array for ``aval``: large ones on
     memory recycled across calls (see buffers.py)."""
     shape, dtype = aval.shape, aval.dtype
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if nbytes < buffers.MIN_BYTES:
+    if aval.nbytes < buffers.MIN_BYTES:
         return f"np.empty({shape!r}, np.{dtype.name})"
-    return f"_empty({shape!r}, np.{dtype.name}, {nbytes})"
+    return f"_empty({shape!r}, np.{dtype.name}, {aval.nbytes})"
 
 
 _MATMUL_DTYPES = frozenset(np.dtype(d) for d in ("float32", "float64", "complex64", "complex128"))

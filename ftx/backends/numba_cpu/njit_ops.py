@@ -171,7 +171,8 @@ def _reduce(ctx, eqn):
         init = [f"j{k}" for k in range(len(kept))]
         init_loops = [(j, f"out.shape[{k}]") for k, j in enumerate(init)]
         return ([f"def {name}(x, out):"]
-                + _nest(init_loops, [f"out{_index(init)} = {literal(accumulator.identity_for(dt), dt)}"])
+                + _nest(init_loops,
+                        [f"out{_index(init)} = {literal(accumulator.identity_for(dt), dt)}"])
                 + _nest(loops, [f"{acc} = {step}"]))
 
     return _call_into(ctx, eqn, ctx.helper(key, source), [ctx.array(x)])
